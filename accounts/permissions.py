@@ -1,0 +1,65 @@
+"""Role checks, one place for pages (mixin, decorator) and the API (DRF permissions)."""
+
+from functools import wraps
+
+from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from rest_framework.permissions import BasePermission
+
+from .models import Role
+
+
+def user_has_role(user, role: str) -> bool:
+    return bool(user and user.is_authenticated and user.has_role(role))
+
+
+class RoleRequiredMixin(AccessMixin):
+    """Class-based views: anonymous users go to login, wrong roles get 403."""
+
+    required_role: str = Role.OPERATOR
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not request.user.has_role(self.required_role):
+            raise PermissionDenied(f"This page needs the {self.required_role} role.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+def role_required(role: str):
+    """Function views: same contract as RoleRequiredMixin."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect(f"/accounts/login/?next={request.path}")
+            if not request.user.has_role(role):
+                raise PermissionDenied(f"This page needs the {role} role.")
+            return view(request, *args, **kwargs)
+
+        wrapper.required_role = role
+        return wrapper
+
+    return decorator
+
+
+class _RolePermission(BasePermission):
+    role: str = Role.OPERATOR
+    message = "You do not have the role this endpoint needs."
+
+    def has_permission(self, request, view) -> bool:
+        return user_has_role(request.user, self.role)
+
+
+class IsOperator(_RolePermission):
+    role = Role.OPERATOR
+
+
+class IsSupervisor(_RolePermission):
+    role = Role.SUPERVISOR
+
+
+class IsPortalAdmin(_RolePermission):
+    role = Role.ADMIN

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from . import triage
+
+
+class StepName(models.TextChoices):
+    EMOTION = "emotion", "Speech emotion"
+    TRANSCRIPTION = "transcription", "Transcription"
+    TEXT = "text", "What the words say"
+
+
+class StepState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    UNAVAILABLE = "unavailable", "Unavailable"
+
+
+class AnalysisStep(models.Model):
+    """One step of one recording's analysis. Unique per (recording, name): re-running updates."""
+
+    recording = models.ForeignKey("calls.Recording", on_delete=models.PROTECT, related_name="steps")
+    name = models.CharField(max_length=16, choices=StepName.choices)
+    state = models.CharField(max_length=16, choices=StepState.choices, default=StepState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    model_version = models.CharField(max_length=128, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recording", "name"], name="one_step_per_recording")
+        ]
+        ordering = ["recording_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_name_display()} of recording {self.recording_id}: {self.state}"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (StepState.DONE, StepState.FAILED, StepState.UNAVAILABLE)
+
+
+class TriageSettings(models.Model):
+    """Admin-edited triage weights and label mapping. Never edited in place: each save of the
+    settings page adds a version, and every score records the version that made it."""
+
+    version = models.PositiveIntegerField(unique=True)
+    weights = models.JSONField()
+    label_mapping = models.JSONField()
+    max_wait_seconds = models.FloatField(default=180.0)
+    prank_history_days = models.PositiveIntegerField(default=7)
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name_plural = "triage settings"
+
+    def __str__(self) -> str:
+        return f"Triage settings v{self.version}"
+
+    def as_config(self) -> triage.TriageConfig:
+        return triage.TriageConfig(
+            version=self.version,
+            weights=self.weights,
+            label_mapping=self.label_mapping,
+            max_wait_seconds=self.max_wait_seconds,
+            prank_history_days=self.prank_history_days,
+        )
+
+
+class TriageScore(models.Model):
+    """Every score a case was given, with its named components: the case's priority history."""
+
+    case = models.ForeignKey("calls.Case", on_delete=models.PROTECT, related_name="scores")
+    base_score = models.FloatField()
+    band = models.CharField(max_length=16)
+    components = models.JSONField()
+    reasons = models.JSONField()
+    config_version = models.PositiveIntegerField()
+    provisional = models.BooleanField()
+    overridden = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]

@@ -1,0 +1,35 @@
+"""Celery tasks: thin wrappers over the pipeline, with retries and late acknowledgement."""
+
+from celery import Task, shared_task
+from celery.signals import worker_process_init
+
+from . import pipeline
+
+
+class AnalysisTask(Task):
+    autoretry_for = pipeline.TRANSIENT_ERRORS
+    retry_backoff = 2
+    retry_backoff_max = 60
+    max_retries = 5
+    acks_late = True  # a worker killed mid-task leaves the message to be redelivered
+    reject_on_worker_lost = True
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        job = self.name.rsplit("_", 1)[-1]
+        pipeline.mark_job_failed(job, args[0], f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(base=AnalysisTask, name="analysis.analyse_emotion")
+def analyse_emotion(recording_id: int) -> None:
+    pipeline.run_job("emotion", recording_id)
+
+
+@shared_task(base=AnalysisTask, name="analysis.analyse_words")
+def analyse_words(recording_id: int) -> None:
+    pipeline.run_job("words", recording_id)
+
+
+@worker_process_init.connect
+def _warm_up(**kwargs) -> None:
+    """Load the model in each worker process after the fork, never before it."""
+    pipeline.warm_up()

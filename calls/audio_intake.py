@@ -1,0 +1,83 @@
+"""Turning an uploaded file into a stored Recording: validate, decode once, keep both copies."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from analysis import audio
+
+from .models import Case, Recording
+
+logger = logging.getLogger(__name__)
+
+
+class AudioRejected(Exception):
+    """The upload cannot be used; the message says why, in words an operator understands."""
+
+
+def max_upload_bytes() -> int:
+    return settings.MAX_UPLOAD_MB * 1024 * 1024
+
+
+def check_upload_size(upload: UploadedFile) -> None:
+    if not upload.size:
+        raise AudioRejected("The audio file is empty.")
+    if upload.size > max_upload_bytes():
+        raise AudioRejected(
+            f"The audio file is {upload.size / 1024 / 1024:.1f} MB; "
+            f"the limit is {settings.MAX_UPLOAD_MB} MB."
+        )
+
+
+def decode_upload(upload: UploadedFile) -> audio.DecodedAudio:
+    check_upload_size(upload)
+    try:
+        source = upload.temporary_file_path()
+    except AttributeError:
+        upload.seek(0)
+        source = upload.file
+    try:
+        decoded = audio.decode(source, max_seconds=settings.MAX_AUDIO_SECONDS)
+    except audio.AudioError as exc:
+        raise AudioRejected(str(exc)) from exc
+    finally:
+        upload.seek(0)
+    if audio.is_silent(decoded.samples):
+        raise AudioRejected("The recording contains only silence.")
+    return decoded
+
+
+def store_recording(*, case: Case, upload: UploadedFile, uploaded_by, source: str) -> Recording:
+    """Decode and store; on any failure nothing stays on disk and no row is written."""
+    decoded = decode_upload(upload)
+    wav = io.BytesIO()
+    audio.write_wav(wav, decoded.samples, decoded.sample_rate)
+    recording = Recording(
+        case=case,
+        original_name=(upload.name or "recording")[-255:],
+        source=source,
+        source_format=decoded.source_format[:64],
+        size_bytes=upload.size,
+        sha256=audio.sha256_of(upload),
+        duration_s=decoded.duration_s,
+        sample_rate=decoded.source_sample_rate,
+        channels=decoded.source_channels,
+        uploaded_by=uploaded_by,
+    )
+    try:
+        recording.original.save(upload.name or "recording", upload, save=False)
+        recording.normalised.save("normalised.wav", ContentFile(wav.getvalue()), save=False)
+        with transaction.atomic():
+            recording.save()
+    except Exception:
+        for field in (recording.original, recording.normalised):
+            if field.name:
+                field.storage.delete(field.name)
+        raise
+    return recording

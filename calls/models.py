@@ -1,0 +1,271 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from .phone import validate_caller_number
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    EN_IN = "en-IN", "Indian English"
+    HI = "hi", "Hindi"
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLAIMED = "claimed", "Claimed"
+    CLOSED = "closed", "Closed"
+
+
+class Outcome(models.TextChoices):
+    POLICE = "dispatched_police", "Dispatched to police"
+    FIRE = "dispatched_fire", "Dispatched to fire"
+    HEALTH = "dispatched_health", "Dispatched to health"
+    WOMENS_HELP = "dispatched_womens_help", "Dispatched to women's help"
+    RESOLVED = "resolved", "Resolved"
+    PRANK = "prank", "Prank"
+
+
+class AnalysisState(models.TextChoices):
+    NO_AUDIO = "no_audio", "No usable audio"
+    ANALYSING = "analysing", "Analysing"
+    DONE = "done", "Analysed"
+    FAILED = "failed", "Analysis failed"
+
+
+class PriorityBand(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+
+
+class CaseQuerySet(models.QuerySet):
+    def active(self):
+        return self.exclude(status=CaseStatus.CLOSED)
+
+    def visible_to(self, user):
+        """Supervisors see every case; operators the live queue and what they handled."""
+        if user.has_role("supervisor"):
+            return self
+        return self.filter(
+            models.Q(status__in=[CaseStatus.OPEN, CaseStatus.CLAIMED])
+            | models.Q(claimed_by=user)
+            | models.Q(closed_by=user)
+        )
+
+
+class Case(models.Model):
+    # Allowed status changes; everything else is refused by the services.
+    TRANSITIONS = {
+        CaseStatus.OPEN: {CaseStatus.CLAIMED},
+        CaseStatus.CLAIMED: {CaseStatus.OPEN, CaseStatus.CLOSED},
+        CaseStatus.CLOSED: set(),
+    }
+
+    caller_number = models.CharField(max_length=32, validators=[validate_caller_number])
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN_IN)
+    location = models.CharField(max_length=500, blank=True)
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+
+    status = models.CharField(
+        max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN, db_index=True
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="claimed_cases",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    close_reason = models.TextField(blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="closed_cases",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="created_cases",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Triage, denormalised for the queue. The base score excludes waiting time, which the
+    # queue adds in SQL so the order stays right without rewriting rows every second.
+    # Until analysis finishes a case sits at a safe provisional (high) priority.
+    analysis_state = models.CharField(
+        max_length=16, choices=AnalysisState.choices, default=AnalysisState.NO_AUDIO
+    )
+    analysis_error = models.TextField(blank=True)
+    priority_base = models.FloatField(default=70.0, db_index=True)
+    priority_band = models.CharField(
+        max_length=16, choices=PriorityBand.choices, default=PriorityBand.HIGH
+    )
+    priority_reasons = models.JSONField(default=list, blank=True)
+    priority_override = models.FloatField(null=True, blank=True)
+    # priority_base - wait_rate * received_at (epoch seconds): ordering by it descending is
+    # ordering by base + wait_rate * waiting time, since "now" is the same for every row.
+    queue_key = models.FloatField(default=0.0, db_index=True)
+    incident_type = models.CharField(max_length=32, blank=True)
+    suspected_prank = models.BooleanField(default=False)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["caller_number", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"Case #{self.pk} from {self.caller_number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("calls:case_detail", args=[self.pk])
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[CaseStatus(self.status)]
+
+    def clean(self) -> None:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValidationError("Give both latitude and longitude, or neither.")
+        if self.status == CaseStatus.CLAIMED and self.claimed_by_id is None:
+            raise ValidationError("A claimed case needs the operator who claimed it.")
+        if self.status == CaseStatus.CLOSED and not (self.outcome and self.close_reason):
+            raise ValidationError("A closed case needs an outcome and a reason.")
+
+    def set_priority(self, *, base: float, band: str, reasons: list[str], wait_rate: float) -> None:
+        self.priority_base = base
+        self.priority_band = band
+        self.priority_reasons = reasons
+        self.queue_key = base - wait_rate * self.received_at.timestamp()
+
+    def effective_priority(self, wait_rate: float, now=None) -> float:
+        waited = max(0.0, ((now or timezone.now()) - self.received_at).total_seconds())
+        return self.priority_base + wait_rate * waited
+
+    @property
+    def latest_recording(self) -> Recording | None:
+        recordings = list(self.recordings.all())
+        return recordings[-1] if recordings else None
+
+
+class RecordingSource(models.TextChoices):
+    UPLOAD = "upload", "Uploaded file"
+    BROWSER = "browser", "Recorded in the browser"
+    API = "api", "Pushed over the API"
+
+
+def _original_path(instance: Recording, filename: str) -> str:
+    return f"recordings/{instance.case_id}/original-{instance.sha256[:16]}{_suffix(filename)}"
+
+
+def _normalised_path(instance: Recording, filename: str) -> str:
+    return f"recordings/{instance.case_id}/normalised-{instance.sha256[:16]}.wav"
+
+
+def _suffix(filename: str) -> str:
+    return Path(filename).suffix.lower()[:8]
+
+
+class Recording(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="recordings")
+    original = models.FileField(upload_to=_original_path, max_length=255)
+    normalised = models.FileField(upload_to=_normalised_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    source = models.CharField(max_length=16, choices=RecordingSource.choices)
+    source_format = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    duration_s = models.FloatField()
+    sample_rate = models.PositiveIntegerField(help_text="Of the original, before resampling.")
+    channels = models.PositiveSmallIntegerField(help_text="Of the original, before downmixing.")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.duration_s:.1f} s)"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Case created"
+    AUDIO_ADDED = "audio_added", "Audio added"
+    AUDIO_REJECTED = "audio_rejected", "Audio rejected"
+    CLAIMED = "claimed", "Claimed"
+    RELEASED = "released", "Released"
+    REASSIGNED = "reassigned", "Reassigned"
+    CLOSED = "closed", "Closed"
+    NOTE_ADDED = "note_added", "Note added"
+    ANALYSIS = "analysis", "Analysis"
+    PRIORITY_OVERRIDDEN = "priority_overridden", "Priority overridden"
+
+
+class CaseEvent(models.Model):
+    """Append-only history of a case: who did what, when, from which state to which, and why."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Case events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Case events are append-only.")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case #{self.case_id}"
+
+
+class Note(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    text = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]

@@ -1,0 +1,196 @@
+"""Operator pages. Thin: they parse input, call a service or selector, and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from analysis.forms import PriorityOverrideForm
+from analysis.services import triage_config_active
+from accounts.permissions import role_required
+
+from . import selectors, services
+from .audio_intake import AudioRejected
+from .forms import CaseIntakeForm, CloseForm, NoteForm, ReassignForm, RecordingForm
+from .models import CaseStatus, Recording, RecordingSource
+
+
+def _visible_case(request, pk: int):
+    """404 for cases the user may not see, so outsiders learn nothing about them."""
+    return get_object_or_404(selectors.cases_visible_to(request.user), pk=pk)
+
+
+def _refused(request, case, exc: services.CaseActionError) -> HttpResponseRedirect:
+    messages.error(request, str(exc))
+    return redirect(case)
+
+
+@role_required(Role.OPERATOR)
+def case_list(request):
+    filters = selectors.QueueFilters.from_query(request.GET, user=request.user)
+    cases = selectors.queue_list(user=request.user, filters=filters)
+    context = {
+        "cases": cases,
+        "filters": filters,
+        "incident_types": selectors.INCIDENT_TYPES,
+        "wait_rate": triage_config_active().wait_rate,
+    }
+    return render(request, "calls/case_list.html", context)
+
+
+@role_required(Role.OPERATOR)
+def case_create(request):
+    form = CaseIntakeForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        source = RecordingSource.BROWSER if request.POST.get("recorded_in_browser") else RecordingSource.UPLOAD
+        result = services.case_create(
+            created_by=request.user,
+            caller_number=data["caller_number"],
+            received_at=data["received_at"],
+            language=data["language"],
+            location=data["location"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            audio=data.get("audio"),
+            audio_source=source,
+        )
+        if result.audio_error:
+            messages.error(
+                request,
+                f"Case #{result.case.pk} was saved, but its audio was rejected: {result.audio_error} "
+                "Attach another recording below.",
+            )
+        else:
+            messages.success(request, f"Case #{result.case.pk} created.")
+        return redirect(result.case)
+    return render(request, "calls/case_form.html", {"form": form})
+
+
+@role_required(Role.OPERATOR)
+def case_detail(request, pk: int):
+    case = get_object_or_404(selectors.case_detail_queryset(request.user), pk=pk)
+    context = {
+        "case": case,
+        "events": case.events.select_related("actor"),
+        "notes": case.notes.select_related("author"),
+        "recording_form": RecordingForm(),
+        "close_form": CloseForm(),
+        "note_form": NoteForm(),
+        "reassign_form": ReassignForm() if request.user.has_role(Role.SUPERVISOR) else None,
+        "override_form": PriorityOverrideForm() if request.user.has_role(Role.SUPERVISOR) else None,
+        "is_handler": case.claimed_by_id == request.user.pk,
+        "Status": CaseStatus,
+    }
+    context.update(selectors.case_analysis_context(case))
+    return render(request, "calls/case_detail.html", context)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def case_claim(request, pk: int):
+    case = _visible_case(request, pk)
+    try:
+        services.case_claim(case=case, operator=request.user)
+    except services.CaseActionError as exc:
+        return _refused(request, case, exc)
+    messages.success(request, f"You claimed case #{case.pk}.")
+    return redirect(case)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def case_release(request, pk: int):
+    case = _visible_case(request, pk)
+    try:
+        services.case_release(case=case, user=request.user, reason=request.POST.get("reason", ""))
+    except services.CaseActionError as exc:
+        return _refused(request, case, exc)
+    messages.success(request, f"Case #{case.pk} is back in the queue.")
+    return redirect(case)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def case_close(request, pk: int):
+    case = _visible_case(request, pk)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, case, services.CaseActionError(_form_errors(form)))
+    try:
+        services.case_close(case=case, user=request.user, **form.cleaned_data)
+    except services.CaseActionError as exc:
+        return _refused(request, case, exc)
+    messages.success(request, f"Case #{case.pk} closed.")
+    return redirect(case)
+
+
+@role_required(Role.SUPERVISOR)
+@require_POST
+def case_reassign(request, pk: int):
+    case = _visible_case(request, pk)
+    form = ReassignForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, case, services.CaseActionError(_form_errors(form)))
+    try:
+        services.case_reassign(
+            case=case,
+            supervisor=request.user,
+            operator=form.cleaned_data["operator"],
+            reason=form.cleaned_data["reason"],
+        )
+    except services.CaseActionError as exc:
+        return _refused(request, case, exc)
+    messages.success(request, f"Case #{case.pk} reassigned to {form.cleaned_data['operator']}.")
+    return redirect(case)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def note_add(request, pk: int):
+    case = _visible_case(request, pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, case, services.CaseActionError(_form_errors(form)))
+    try:
+        services.note_add(case=case, author=request.user, text=form.cleaned_data["text"])
+    except services.CaseActionError as exc:
+        return _refused(request, case, exc)
+    return redirect(case)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def recording_add(request, pk: int):
+    case = _visible_case(request, pk)
+    form = RecordingForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _refused(request, case, services.CaseActionError(_form_errors(form)))
+    source = RecordingSource.BROWSER if request.POST.get("recorded_in_browser") else RecordingSource.UPLOAD
+    try:
+        services.recording_attach(
+            case=case, upload=form.cleaned_data["audio"], uploaded_by=request.user, source=source
+        )
+    except AudioRejected as exc:
+        messages.error(request, f"The audio was rejected: {exc}")
+        return redirect(case)
+    messages.success(request, "Audio attached; analysis has started.")
+    return redirect(case)
+
+
+@role_required(Role.OPERATOR)
+def recording_audio(request, pk: int, which: str):
+    recording = get_object_or_404(Recording.objects.select_related("case"), pk=pk)
+    _visible_case(request, recording.case_id)
+    field = {"original": recording.original, "normalised": recording.normalised}.get(which)
+    if field is None or not field.name:
+        raise Http404("No such audio.")
+    content_type = "audio/wav" if which == "normalised" else None
+    return FileResponse(field.open("rb"), content_type=content_type)
+
+
+def _form_errors(form) -> str:
+    return " ".join(f"{error}" for errors in form.errors.values() for error in errors)

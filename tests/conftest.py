@@ -1,0 +1,140 @@
+"""Shared fixtures: one user per role, real audio made from the RAVDESS corpus on the fly."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from analysis import audio
+
+REPO = Path(__file__).resolve().parent.parent
+RAVDESS_DIR = Path(os.environ.get("RAVDESS_DIR", REPO.parent / "shared" / "data" / "ravdess"))
+SPEECH_SAMPLES_DIR = Path(os.environ.get("SPEECH_SAMPLES_DIR", REPO.parent / "shared" / "data" / "speech-samples"))
+# A fearful, strong-intensity clip by a female actor: "Dogs are sitting by the door".
+RAVDESS_CLIP = "Actor_02/03-01-06-02-02-01-02.flac"
+
+# Container, codec, file suffix for each upload format the portal accepts.
+FORMATS = {
+    "wav": ("wav", "pcm_s16le", ".wav"),
+    "mp3": ("mp3", "libmp3lame", ".mp3"),
+    "ogg": ("ogg", "vorbis", ".ogg"),
+    "webm": ("webm", "libopus", ".webm"),
+    "flac": ("flac", "flac", ".flac"),
+    "m4a": ("ipod", "aac", ".m4a"),
+}
+
+
+@pytest.fixture(scope="session")
+def ravdess_dir() -> Path:
+    if not (RAVDESS_DIR / "metadata.csv").exists():
+        pytest.fail(f"RAVDESS corpus not found at {RAVDESS_DIR}; set RAVDESS_DIR.")
+    return RAVDESS_DIR
+
+
+@pytest.fixture(scope="session")
+def speech_clip(ravdess_dir) -> np.ndarray:
+    return audio.load(ravdess_dir / RAVDESS_CLIP)
+
+
+def encode(samples: np.ndarray, fmt: str, *, sample_rate: int = 16_000, channels: int = 1) -> bytes:
+    """Encode float32 mono samples into one of FORMATS with PyAV (FFmpeg's encoders)."""
+    container_name, codec, _ = FORMATS[fmt]
+    rate = 48_000 if codec == "libopus" else sample_rate
+    if rate != sample_rate:
+        samples = _resample(samples, sample_rate, rate)
+    if codec == "vorbis":
+        channels = 2  # FFmpeg's own Vorbis encoder only writes stereo
+    layout = "mono" if channels == 1 else "stereo"
+    data = np.tile(samples, (channels, 1)) if channels > 1 else samples[None, :]
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=container_name) as container:
+        stream = container.add_stream(codec, rate=rate, layout=layout)
+        stream.codec_context.options = {"strict": "experimental"}
+        frame_format = stream.codec_context.format.name if stream.codec_context.format else "s16"
+        frame = av.AudioFrame.from_ndarray(data.astype(np.float32), format="fltp", layout=layout)
+        frame.sample_rate = rate
+        resampler = av.AudioResampler(format=frame_format, layout=layout, rate=rate)
+        for converted in resampler.resample(frame):
+            for packet in stream.encode(converted):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def _resample(samples: np.ndarray, source: int, target: int) -> np.ndarray:
+    positions = np.linspace(0, len(samples) - 1, int(len(samples) * target / source))
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
+
+
+@pytest.fixture
+def upload(speech_clip):
+    """upload(fmt="wav") -> a SimpleUploadedFile of the RAVDESS clip in that format."""
+
+    def make(fmt: str = "wav", **kwargs) -> SimpleUploadedFile:
+        suffix = FORMATS[fmt][2]
+        return SimpleUploadedFile(f"call{suffix}", encode(speech_clip, fmt, **kwargs))
+
+    return make
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(role: str = "operator", username: str | None = None):
+        return django_user_model.objects.create_user(
+            username=username or f"{role}-{django_user_model.objects.count() + 1}",
+            password="correct horse battery staple",
+            role=role,
+        )
+
+    return make
+
+
+@pytest.fixture
+def operator(make_user):
+    return make_user("operator", "olivia")
+
+
+@pytest.fixture
+def operator2(make_user):
+    return make_user("operator", "omar")
+
+
+@pytest.fixture
+def supervisor(make_user):
+    return make_user("supervisor", "sunita")
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("admin", "arjun")
+
+
+@pytest.fixture
+def users(operator, supervisor, admin_user):
+    return {"operator": operator, "supervisor": supervisor, "admin": admin_user}
+
+
+@pytest.fixture
+def case_factory(operator):
+    from calls.services import case_create
+
+    def make(**kwargs):
+        kwargs.setdefault("created_by", operator)
+        kwargs.setdefault("caller_number", "+91 98765 43210")
+        return case_create(**kwargs).case
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    """Each test writes its recordings to a folder of its own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

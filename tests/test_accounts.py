@@ -1,0 +1,63 @@
+import subprocess
+import sys
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_and_logout(client, operator):
+    response = client.post(reverse("login"), {"username": "olivia", "password": "correct horse battery staple"})
+    assert response.status_code == 302 and response["Location"] == reverse("calls:case_list")
+    assert client.get(reverse("calls:case_list")).status_code == 200
+    client.post(reverse("logout"))
+    assert client.get(reverse("calls:case_list")).status_code == 302
+
+
+def test_wrong_password_is_refused(client, operator):
+    response = client.post(reverse("login"), {"username": "olivia", "password": "nope"})
+    assert response.status_code == 200 and "correct username and password" in response.content.decode()
+
+
+def test_anonymous_sees_only_the_login_page(client):
+    assert client.get(reverse("login")).status_code == 200
+    response = client.get("/some/page/that/does/not/exist/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("role, allowed", [("operator", False), ("supervisor", False), ("admin", True)])
+def test_only_admins_manage_users_in_the_django_admin(client, make_user, role, allowed):
+    client.force_login(make_user(role))
+    response = client.get("/admin/accounts/user/")
+    assert (response.status_code == 200) is allowed
+
+
+def test_deactivated_user_loses_the_role(make_user):
+    user = make_user("admin")
+    user.is_active = False
+    assert not user.has_role("operator")
+
+
+def test_deploy_check_has_no_warnings():
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "emergency_portal.settings",
+        "SECRET_KEY": "a-long-random-production-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "triage.example.org",
+        "DATABASE_URL": "sqlite:////tmp/deploy-check.sqlite3",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_missing_secret_key_is_refused_in_production():
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "emergency_portal.settings"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr

@@ -1,0 +1,97 @@
+"""Every URL × every role, generated from the URL conf: a new view without a check fails here."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from calls.models import Recording
+
+# The least role each named URL needs, and the method to try it with.
+REQUIRED_ROLE = {
+    "calls:case_list": ("operator", "get"),
+    "calls:case_create": ("operator", "get"),
+    "calls:case_detail": ("operator", "get"),
+    "calls:case_claim": ("operator", "post"),
+    "calls:case_release": ("operator", "post"),
+    "calls:case_close": ("operator", "post"),
+    "calls:case_reassign": ("supervisor", "post"),
+    "calls:note_add": ("operator", "post"),
+    "calls:recording_add": ("operator", "post"),
+    "calls:recording_audio": ("operator", "get"),
+    "analysis:priority_override": ("supervisor", "post"),
+    "analysis:triage_settings": ("admin", "get"),
+    "api:case_list": ("operator", "get"),
+    "api:case_detail": ("operator", "get"),
+    "api:case_claim": ("operator", "post"),
+    "api:case_release": ("operator", "post"),
+    "api:case_close": ("operator", "post"),
+    "api:case_notes": ("operator", "post"),
+    "api:case_recordings": ("operator", "post"),
+    "api_schema": ("operator", "get"),
+}
+# Reachable by anyone, or guarded by the Django admin's own login (tested in test_accounts).
+PUBLIC = {"login", "logout"}
+ROLES = ["anonymous", "operator", "supervisor", "admin"]
+RANK = {role: i for i, role in enumerate(ROLES)}
+
+
+def _named_patterns(resolver=None, prefix="", namespace=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin":
+                continue
+            ns = entry.namespace or namespace
+            yield from _named_patterns(entry, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield name, prefix + str(entry.pattern)
+
+
+def test_every_url_is_in_the_matrix():
+    names = {name for name, _ in _named_patterns()}
+    unknown = names - set(REQUIRED_ROLE) - PUBLIC
+    assert not unknown, f"Add these URLs to REQUIRED_ROLE with the role they need: {sorted(unknown)}"
+
+
+def _path(route: str, case_id: int, recording_id: int) -> str:
+    return "/" + (
+        route.replace("<int:pk>", str(recording_id if "recordings/<int:pk>/<str:which>" in route else case_id))
+        .replace("<str:which>", "normalised")
+        .replace("^", "")
+        .replace("$", "")
+    )
+
+
+@pytest.fixture
+def case_with_audio(case_factory, upload, supervisor):
+    case = case_factory(audio=upload("wav"))
+    assert Recording.objects.filter(case=case).exists()
+    return case
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_role_matrix(client, users, case_with_audio, role):
+    recording = case_with_audio.recordings.get()
+    if role != "anonymous":
+        client.force_login(users[role])
+    checked = 0
+    for name, route in _named_patterns():
+        if name in PUBLIC:
+            continue
+        needed, method = REQUIRED_ROLE[name]
+        path = _path(route, case_with_audio.pk, recording.pk)
+        response = getattr(client, method)(path)
+        api = path.startswith("/api/")
+        if role == "anonymous":
+            if api:
+                assert response.status_code in (401, 403), (name, response.status_code)
+            else:
+                assert response.status_code == 302 and "/accounts/login/" in response["Location"], name
+        elif RANK[role] < RANK[needed]:
+            assert response.status_code == 403, (name, role, response.status_code)
+        else:
+            assert response.status_code not in (401, 403), (name, role, response.status_code)
+            assert not (response.status_code == 302 and "/accounts/login/" in response["Location"]), name
+        checked += 1
+    assert checked == len(REQUIRED_ROLE)
