@@ -657,6 +657,11 @@ def score_from_values(
     return _clamp(raw, SCORE_MIN, SCORE_MAX)
 
 
+def typical_genuine_score(config: TriageConfig) -> float:
+    """The base score of a typical genuine call: the floor for any case not fully analysed."""
+    return score_from_values(TYPICAL_GENUINE_DISTRESS, TYPICAL_GENUINE_SEVERITY, 0.0, False, config)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -777,6 +782,19 @@ def triage(
         provisional = False
     else:
         base = evidence_base
+        if provisional:
+            # Half-known is not harmless: whatever the known half says, a case whose voice or
+            # words are unknown never ranks below a typical genuine call.
+            floor = typical_genuine_score(config)
+            if base < floor:
+                raw = sum(c.contribution for c in components)  # before clamping, so parts add up
+                components.append(
+                    Component(
+                        "unknown_floor", floor, 1.0, floor - raw,
+                        "analysis incomplete: kept at a typical genuine call's priority",
+                    )
+                )
+                base = floor
     components.append(wait_component)
 
     ranked = sorted(

@@ -6,6 +6,7 @@ app_name = "calls"
 
 urlpatterns = [
     path("", views.case_list, name="case_list"),
+    path("queue/rows/", views.queue_rows, name="queue_rows"),
     path("cases/new/", views.case_create, name="case_create"),
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
     path("cases/<int:pk>/claim/", views.case_claim, name="case_claim"),

@@ -42,6 +42,14 @@ def case_list(request):
 
 
 @role_required(Role.OPERATOR)
+def queue_rows(request):
+    """The queue's rows alone, same filters: the live page re-syncs from this after any change."""
+    filters = selectors.QueueFilters.from_query(request.GET, user=request.user)
+    cases = selectors.queue_list(user=request.user, filters=filters)
+    return render(request, "calls/_queue_rows.html", {"cases": cases})
+
+
+@role_required(Role.OPERATOR)
 def case_create(request):
     form = CaseIntakeForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

@@ -9,6 +9,7 @@ from calls.models import Recording
 REQUIRED_ROLE = {
     "calls:case_list": ("operator", "get"),
     "calls:case_create": ("operator", "get"),
+    "calls:queue_rows": ("operator", "get"),
     "calls:case_detail": ("operator", "get"),
     "calls:case_claim": ("operator", "post"),
     "calls:case_release": ("operator", "post"),

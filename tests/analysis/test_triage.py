@@ -795,3 +795,24 @@ def test_word_evidence_never_raises_on_any_dict(raw):
     assert words.severity is None or 0.0 <= words.severity <= 1.0
     assert 0.0 <= words.prank_likelihood <= 1.0
     triage(TriageEvidence(words=words))
+
+
+@PROPERTY
+@given(
+    config=any_config,
+    evidence=evidences(override=False),
+    gap=st.sampled_from(["emotion_failed", "emotion_missing", "words_missing", "words_failed"]),
+)
+def test_any_incomplete_analysis_keeps_at_least_a_typical_genuine_calls_priority(config, evidence, gap):
+    """Whatever the known half says (even 'prank'), a half-analysed call is not demoted below it."""
+    from analysis.triage import typical_genuine_score
+
+    changed = {
+        "emotion_failed": {"emotion_failed": True},
+        "emotion_missing": {"emotion_probabilities": None, "emotion_failed": False},
+        "words_missing": {"words": None, "transcription_failed": False},
+        "words_failed": {"transcription_failed": True},
+    }[gap]
+    result = triage(with_(evidence, **changed), config)
+    assert result.provisional
+    assert result.base_score >= typical_genuine_score(config) - EPS
