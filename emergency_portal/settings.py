@@ -127,7 +127,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Machine-learning artefacts.
 ML_MODELS_DIR = Path(env.str("ML_MODELS_DIR", default=str(BASE_DIR / "ml_models")))
 EMOTION_MODEL_DIR = Path(
-    env.str("EMOTION_MODEL_DIR", default=str(ML_MODELS_DIR / "emotion-default"))
+    env.str("EMOTION_MODEL_DIR", default=str(ML_MODELS_DIR / "emotion-ravdess-v1"))
 )
 SPEECH_MODELS_DIR = Path(
     env.str("SPEECH_MODELS_DIR", default=str(BASE_DIR / "var" / "speech-models"))

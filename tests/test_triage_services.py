@@ -1,0 +1,104 @@
+"""Overrides, triage settings versions, caller history: the Django side of triage."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from analysis import services
+from analysis.models import TriageScore, TriageSettings
+from analysis.triage import DEFAULT_CONFIG
+from calls import services as case_services
+from calls.models import EventKind, Outcome
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_call_is_queued_at_once_at_a_safe_provisional_priority(case_factory):
+    case = case_factory()
+    score = TriageScore.objects.get(case=case)
+    assert score.provisional and case.priority_band in ("high", "critical")
+    assert case.analysis_state == "no_audio"
+
+
+def test_supervisor_override_wins_and_is_audited(case_factory, supervisor):
+    case = case_factory()
+    services.case_override_priority(case=case, supervisor=supervisor, score=5, reason="Known test line")
+    case.refresh_from_db()
+    assert case.priority_base == 5 and case.priority_band == "low"
+    assert case.priority_reasons[0] == "supervisor override: set by a supervisor"
+    event = case.events.get(kind=EventKind.PRIORITY_OVERRIDDEN)
+    assert event.actor == supervisor and event.reason == "Known test line" and event.data["to"] == 5
+    services.case_override_priority(case=case, supervisor=supervisor, score=None, reason="Cleared")
+    case.refresh_from_db()
+    assert case.priority_override is None and case.priority_band in ("high", "critical")
+
+
+@pytest.mark.parametrize("score, reason, message", [(101, "x", "from 0 to 100"), (50, " ", "reason")])
+def test_bad_override_is_refused(case_factory, supervisor, score, reason, message):
+    case = case_factory()
+    with pytest.raises(case_services.CaseActionError, match=message):
+        services.case_override_priority(case=case, supervisor=supervisor, score=score, reason=reason)
+    assert not case.events.filter(kind=EventKind.PRIORITY_OVERRIDDEN).exists()
+
+
+def test_operators_cannot_override(case_factory, operator):
+    with pytest.raises(case_services.NotAllowed):
+        services.case_override_priority(case=case_factory(), supervisor=operator, score=1, reason="no")
+
+
+def test_confirmed_pranks_from_the_same_number_lower_a_new_call(case_factory, operator):
+    earlier = case_factory(caller_number="+91 90000 11111")
+    case_services.case_claim(case=earlier, operator=operator)
+    case_services.case_close(case=earlier, user=operator, outcome=Outcome.PRANK, reason="Laughing, admitted")
+    repeat = case_factory(caller_number="90000 11111")
+    stranger = case_factory(caller_number="90000 22222")
+    assert repeat.priority_base < stranger.priority_base
+    score = TriageScore.objects.filter(case=repeat).first()
+    prank = next(c for c in score.components if c["name"] == "prank")
+    assert "1 confirmed prank from this number in 7 days" in prank["reason"]
+
+
+def _settings_form(**changes):
+    data = DEFAULT_CONFIG.to_dict()
+    data.update(changes)
+    return {
+        "weights": json.dumps(data["weights"]),
+        "label_mapping": json.dumps(data["label_mapping"]),
+        "max_wait_seconds": data["max_wait_seconds"],
+        "prank_history_days": data["prank_history_days"],
+        "note": "test",
+    }
+
+
+def test_admin_saves_a_new_settings_version_and_open_cases_are_rescored(client, admin_user, case_factory):
+    case = case_factory()
+    client.force_login(admin_user)
+    response = client.post(reverse("analysis:triage_settings"), _settings_form(max_wait_seconds=120))
+    assert response.status_code == 302
+    saved = TriageSettings.objects.get()
+    assert saved.version == 2 and saved.max_wait_seconds == 120
+    assert TriageScore.objects.filter(case=case).first().config_version == 2
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"label_mapping": {"fearful": "terrified"}}, "terrified"),
+        ({"weights": {"distress": -3}}, "distress"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_message(client, admin_user, changes, message):
+    client.force_login(admin_user)
+    response = client.post(reverse("analysis:triage_settings"), _settings_form(**changes))
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not TriageSettings.objects.exists()
+
+
+def test_settings_form_reports_broken_json(client, admin_user):
+    client.force_login(admin_user)
+    form = _settings_form()
+    form["weights"] = "{not json"
+    response = client.post(reverse("analysis:triage_settings"), form)
+    assert "Not valid JSON" in response.content.decode()
+    assert not TriageSettings.objects.exists()
