@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils import timezone
 
+from calls import broadcast
 from calls.models import Recording
 
 from . import audio
@@ -57,6 +58,7 @@ def run_emotion(recording_id: int) -> None:
     recording = Recording.objects.select_related("case").get(pk=recording_id)
     _run_step(recording, StepName.EMOTION, lambda: _classify(recording))
     _rescore(recording)
+    _save_picture(recording)  # after the score: the queue must not wait for a drawing
 
 
 def run_words(recording_id: int) -> None:
@@ -80,6 +82,21 @@ def _classify(recording: Recording) -> tuple[dict, str]:
     gender = estimate_gender(samples)
     result["gender"] = {"label": gender.label, "confidence": gender.confidence}
     return result, prediction.model_version
+
+
+def _save_picture(recording: Recording) -> None:
+    """Best effort: a call without its picture is still a call."""
+    from django.core.files.base import ContentFile
+
+    from .plots import call_picture
+
+    if recording.picture:
+        return
+    try:
+        recording.picture.save("picture.png", ContentFile(call_picture(_samples(recording))), save=False)
+        recording.save(update_fields=["picture"])
+    except Exception:
+        logger.exception("Could not draw the picture of recording %s", recording.pk)
 
 
 def _transcribe(recording: Recording) -> tuple[dict, str]:
@@ -149,6 +166,8 @@ def _finish(step: AnalysisStep, state: str, *, result=None, version="", error=""
     step.seconds = seconds
     step.finished_at = timezone.now()
     step.save(update_fields=["state", "result", "model_version", "error", "seconds", "finished_at"])
+    case_id = step.recording.case_id
+    transaction.on_commit(lambda: broadcast.case_changed(case_id, "analysis", step=step.name, state=state))
 
 
 def _finish_without(recording: Recording, name: str, why: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from calls.models import Case
 
-from .models import AnalysisStep, StepName, StepState, TriageScore
 from . import triage
+from .models import AnalysisStep, StepName, StepState, TriageScore
 from .services import triage_config_active
 
 
@@ -24,7 +24,7 @@ def analysis_summary(case: Case) -> dict:
         probabilities = sorted(
             emotion.result.get("probabilities", {}).items(), key=lambda item: item[1], reverse=True
         )
-    categories = _category_view(dict(probabilities), config.label_mapping, words)
+    categories = _category_view(dict(probabilities), config.label_mapping, emotion, words)
     return {
         "steps": [steps[name] for name in StepName.values if name in steps],
         "emotion": emotion if emotion and emotion.state == StepState.DONE else None,
@@ -40,20 +40,36 @@ def analysis_summary(case: Case) -> dict:
     }
 
 
-def _category_view(probabilities: dict[str, float], mapping: dict, words: AnalysisStep | None) -> list[tuple]:
-    """(category, strength or None, note) for each triage category; None = not detected."""
-    status = triage.category_status(probabilities, mapping)
+def _category_view(
+    probabilities: dict[str, float], mapping: dict, emotion: AnalysisStep | None, words: AnalysisStep | None
+) -> list[tuple]:
+    """(category, strength or None, note) per triage category. "Not detected by this model" only
+    when the model's labels cannot produce it; a voice analysis not done yet says so instead."""
     word_result = words.result if words and words.state == StepState.DONE else {}
+    voice_done = emotion is not None and emotion.state == StepState.DONE
+    voice_note = "voice analysis failed" if emotion and emotion.state == StepState.FAILED else "waiting for analysis"
+    status = triage.category_status(probabilities if voice_done else _active_model_labels(), mapping)
     rows = []
     for category, state in status.items():
-        strength = sum(p for label, p in probabilities.items() if mapping.get(label) == category)
-        note = ""
         if category == "abusive" and word_result:
-            strength, note = (1.0 if word_result.get("abusive") else 0.0), "from the words"
-        elif category == "prank" and word_result:
-            note = f"voice cue; words {word_result.get('prank_likelihood', 0):.2f}"
-        if state == triage.NOT_DETECTED or not probabilities and category not in ("abusive", "prank"):
-            rows.append((category, None, triage.NOT_DETECTED if state == triage.NOT_DETECTED else "pending"))
+            rows.append((category, 1.0 if word_result.get("abusive") else 0.0, "from the words"))
+        elif state == triage.NOT_DETECTED:
+            rows.append((category, None, triage.NOT_DETECTED))
+        elif not voice_done:
+            rows.append((category, None, voice_note))
         else:
+            strength = sum(p for label, p in probabilities.items() if mapping.get(label) == category)
+            note = f"words {word_result.get('prank_likelihood', 0):.2f}" if category == "prank" and word_result else ""
             rows.append((category, strength, note))
     return rows
+
+
+def _active_model_labels() -> list[str]:
+    from django.conf import settings
+
+    from .emotion import ModelError, read_metadata
+
+    try:
+        return list(read_metadata(settings.EMOTION_MODEL_DIR)["labels"])
+    except (ModelError, KeyError):
+        return []

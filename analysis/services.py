@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls import broadcast
-from calls.models import AnalysisState, Case, CaseEvent, EventKind, Outcome
 from calls.exceptions import CaseActionError, NotAllowed
+from calls.models import AnalysisState, Case, CaseEvent, EventKind, Outcome
 
 from . import triage
 from .models import AnalysisStep, StepName, StepState, TriageScore, TriageSettings

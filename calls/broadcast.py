@@ -10,6 +10,7 @@ from channels.layers import get_channel_layer
 logger = logging.getLogger(__name__)
 
 QUEUE_GROUP = "queue"
+TRAINING_GROUP = "training"
 PAYLOAD_VERSION = 1
 
 
@@ -19,13 +20,23 @@ def case_group(case_id: int) -> str:
 
 def case_changed(case_id: int, kind: str, **extra) -> None:
     """Small, versioned payload; clients fetch the case row they need from the API."""
-    message = {"type": "case.changed", "v": PAYLOAD_VERSION, "case": case_id, "kind": kind, **extra}
+    message = {"type": "case.changed", "v": PAYLOAD_VERSION, "case": case_id, "kind": str(kind), **extra}
+    _send([QUEUE_GROUP, case_group(case_id)], message, f"change {kind} of case {case_id}")
+
+
+def training_changed(job_id: int, state: str, **extra) -> None:
+    """Progress of a training job (state, epoch, metrics...) for admins' pages; keep extra small."""
+    message = {"type": "training.changed", "v": PAYLOAD_VERSION, "job": job_id, "state": str(state), **extra}
+    _send([TRAINING_GROUP], message, f"state {state} of training job {job_id}")
+
+
+def _send(groups: list[str], message: dict, what: str) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
         send = async_to_sync(layer.group_send)
-        send(QUEUE_GROUP, message)
-        send(case_group(case_id), message)
-    except Exception:  # a broken broadcast must never undo or hide a case change
-        logger.exception("Could not broadcast change %s of case %s", kind, case_id)
+        for group in groups:
+            send(group, message)
+    except Exception:  # a broken broadcast must never undo or hide the change itself
+        logger.exception("Could not broadcast %s", what)

@@ -1,4 +1,9 @@
-"""Live updates. Role checked on connect; the channel layer only carries small change notices."""
+"""Live updates. Role checked on connect; the channel layer only carries small change notices.
+
+The ASGI app wraps these in AllowedHostsOriginValidator (forged Origins are refused before they
+get here) and AuthMiddlewareStack (the session's user). A refused connection is closed before it
+is accepted, so the browser sees a failed handshake and learns nothing else.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import broadcast
 
-# Close codes the browser client understands: it stops retrying on these.
+# Close codes for refusals (sent before accept, so they only show up in tests and server logs).
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
@@ -20,14 +25,20 @@ class RoleCheckedConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.has_role(self.required_role):
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        if not await self.allowed(user):
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
         self.groups_joined: list[str] = []
-        for group in await self.groups_for(user):
+        for group in self.groups_for(user):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
         await self.accept()
         await self.send_json({"type": "hello", "v": broadcast.PAYLOAD_VERSION})
 
-    async def groups_for(self, user) -> list[str]:
+    async def allowed(self, user) -> bool:
+        return True
+
+    def groups_for(self, user) -> list[str]:
         raise NotImplementedError
 
     async def disconnect(self, code):
@@ -35,28 +46,32 @@ class RoleCheckedConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        if content.get("type") == "ping":
+        # The only thing a client may say is "are you there?"; everything else is ignored.
+        if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
     async def case_changed(self, message):
-        await self.send_json({k: v for k, v in message.items() if k != "type"} | {"type": "case"})
+        await self.send_json(_outgoing(message, "case"))
 
 
 class QueueConsumer(RoleCheckedConsumer):
-    async def groups_for(self, user) -> list[str]:
+    """ws/queue/: every change to any case, for operators, supervisors and admins."""
+
+    def groups_for(self, user) -> list[str]:
         return [broadcast.QUEUE_GROUP]
 
 
 class CaseConsumer(RoleCheckedConsumer):
+    """ws/cases/<pk>/: changes to one case, for those who may see it (others get a 404 close)."""
+
     async def connect(self):
         self.case_id = int(self.scope["url_route"]["kwargs"]["pk"])
-        user = self.scope.get("user")
-        if user is not None and user.is_authenticated and not await self._can_see(user, self.case_id):
-            await self.close(code=CLOSE_NOT_FOUND)
-            return
         await super().connect()
 
-    async def groups_for(self, user) -> list[str]:
+    async def allowed(self, user) -> bool:
+        return await self._can_see(user, self.case_id)
+
+    def groups_for(self, user) -> list[str]:
         return [broadcast.case_group(self.case_id)]
 
     @database_sync_to_async
@@ -64,3 +79,20 @@ class CaseConsumer(RoleCheckedConsumer):
         from .selectors import cases_visible_to
 
         return cases_visible_to(user).filter(pk=case_id).exists()
+
+
+class TrainingJobsConsumer(RoleCheckedConsumer):
+    """ws/training/: progress of model-training jobs, for admins only."""
+
+    required_role = "admin"
+
+    def groups_for(self, user) -> list[str]:
+        return [broadcast.TRAINING_GROUP]
+
+    async def training_changed(self, message):
+        await self.send_json(_outgoing(message, "training"))
+
+
+def _outgoing(message: dict, kind: str) -> dict:
+    """The layer message minus its dispatch type, tagged with what it is about."""
+    return {k: v for k, v in message.items() if k != "type"} | {"type": kind}

@@ -191,6 +191,10 @@ def _normalised_path(instance: Recording, filename: str) -> str:
     return f"recordings/{instance.case_id}/normalised-{instance.sha256[:16]}.wav"
 
 
+def _picture_path(instance: Recording, filename: str) -> str:
+    return f"recordings/{instance.case_id}/picture-{instance.sha256[:16]}.png"
+
+
 def _suffix(filename: str) -> str:
     return Path(filename).suffix.lower()[:8]
 
@@ -199,6 +203,7 @@ class Recording(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="recordings")
     original = models.FileField(upload_to=_original_path, max_length=255)
     normalised = models.FileField(upload_to=_normalised_path, max_length=255)
+    picture = models.FileField(upload_to=_picture_path, max_length=255, blank=True)
     original_name = models.CharField(max_length=255)
     source = models.CharField(max_length=16, choices=RecordingSource.choices)
     source_format = models.CharField(max_length=64)
@@ -249,6 +254,9 @@ class CaseEvent(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case #{self.case_id}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValidationError("Case events are append-only.")
@@ -256,9 +264,6 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Case events are append-only.")
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} on case #{self.case_id}"
 
 
 class Note(models.Model):
@@ -269,3 +274,6 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Note by {self.author} on case #{self.case_id}"

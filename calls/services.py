@@ -21,6 +21,7 @@ from analysis.services import case_rescore
 
 from . import broadcast
 from .audio_intake import AudioRejected, store_recording
+from .exceptions import CaseActionError, NotAllowed
 from .models import (
     Case,
     CaseEvent,
@@ -31,7 +32,6 @@ from .models import (
     Recording,
     RecordingSource,
 )
-from .exceptions import CaseActionError, NotAllowed
 from .phone import normalise_caller_number
 
 __all__ = ["CaseActionError", "NotAllowed"]

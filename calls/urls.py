@@ -15,5 +15,5 @@ urlpatterns = [
     path("cases/<int:pk>/reassign/", views.case_reassign, name="case_reassign"),
     path("cases/<int:pk>/notes/", views.note_add, name="note_add"),
     path("cases/<int:pk>/recordings/", views.recording_add, name="recording_add"),
-    path("recordings/<int:pk>/<str:which>/", views.recording_audio, name="recording_audio"),
+    path("recordings/<int:pk>/<str:which>/", views.recording_file, name="recording_file"),
 ]

@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
+from accounts.permissions import role_required
 from analysis.forms import PriorityOverrideForm
 from analysis.services import triage_config_active
-from accounts.permissions import role_required
 
 from . import selectors, services
 from .audio_intake import AudioRejected
@@ -190,13 +190,14 @@ def recording_add(request, pk: int):
 
 
 @role_required(Role.OPERATOR)
-def recording_audio(request, pk: int, which: str):
+def recording_file(request, pk: int, which: str):
+    """A recording's files, only for users who may see its case (media is never served directly)."""
     recording = get_object_or_404(Recording.objects.select_related("case"), pk=pk)
     _visible_case(request, recording.case_id)
-    field = {"original": recording.original, "normalised": recording.normalised}.get(which)
+    field = {"original": recording.original, "normalised": recording.normalised, "picture": recording.picture}.get(which)
     if field is None or not field.name:
-        raise Http404("No such audio.")
-    content_type = "audio/wav" if which == "normalised" else None
+        raise Http404("No such file.")
+    content_type = {"normalised": "audio/wav", "picture": "image/png"}.get(which)
     return FileResponse(field.open("rb"), content_type=content_type)
 
 

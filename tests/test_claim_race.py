@@ -18,7 +18,7 @@ def test_exactly_one_concurrent_claim_wins(case_factory, operator, operator2):
         barrier = threading.Barrier(2)
         results = {}
 
-        def claim(user):
+        def claim(user, barrier=barrier, results=results):
             try:
                 barrier.wait()
                 services.case_claim(case=case, operator=user)

@@ -17,7 +17,7 @@ REQUIRED_ROLE = {
     "calls:case_reassign": ("supervisor", "post"),
     "calls:note_add": ("operator", "post"),
     "calls:recording_add": ("operator", "post"),
-    "calls:recording_audio": ("operator", "get"),
+    "calls:recording_file": ("operator", "get"),
     "analysis:priority_override": ("supervisor", "post"),
     "analysis:triage_settings": ("admin", "get"),
     "api:case_list": ("operator", "get"),

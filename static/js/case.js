@@ -1,0 +1,49 @@
+// The case page: when someone else changes this case, say so and refresh the header from the API.
+import { connectLive } from "./live.js";
+
+const root = document.getElementById("case-live");
+const caseId = root.dataset.case;
+const notice = document.getElementById("case-changed");
+const WORDS = {
+  claimed: "claimed", released: "released", reassigned: "reassigned", closed: "closed",
+  note_added: "given a note", audio_added: "given new audio", score_changed: "re-scored",
+  analysis: "analysed further", priority_overridden: "given a new priority",
+};
+let lastSeen = null;
+
+async function refreshHeader() {
+  const response = await fetch(`/api/cases/${caseId}/`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!response.ok) return null;
+  const data = await response.json();
+  const status = document.getElementById("case-status");
+  const band = document.getElementById("case-band");
+  if (status && data.status) {
+    const label = data.status.charAt(0).toUpperCase() + data.status.slice(1);
+    status.textContent = data.claimed_by ? `${label} · ${data.claimed_by}` : label;
+  }
+  if (band && data.priority_band) {
+    band.className = `badge band band-${data.priority_band}`;
+    band.textContent = data.priority_band.charAt(0).toUpperCase() + data.priority_band.slice(1);
+  }
+  return data;
+}
+
+const stampOf = (data) => JSON.stringify([data.status, data.claimed_by, data.priority_band]);
+
+function onChange(message) {
+  if (String(message.case) !== caseId) return;
+  const what = WORDS[message.kind] || "changed";
+  notice.querySelector(".what").textContent = `This case was just ${what}.`;
+  notice.hidden = false;
+  refreshHeader().then((data) => { if (data) lastSeen = stampOf(data); }).catch(() => {});
+}
+
+async function resync() {
+  // After a reconnect, tell the operator if the case moved on while the page was offline.
+  const data = await refreshHeader().catch(() => null);
+  const stamp = data ? stampOf(data) : null;
+  if (lastSeen !== null && stamp !== null && stamp !== lastSeen) onChange({ case: caseId, kind: "changed" });
+  lastSeen = stamp;
+}
+
+window.liveCase = connectLive(`/ws/cases/${caseId}/`, { onChange, resync });
