@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -198,7 +200,34 @@ def recording_file(request, pk: int, which: str):
     if field is None or not field.name:
         raise Http404("No such file.")
     content_type = {"normalised": "audio/wav", "picture": "image/png"}.get(which)
-    return FileResponse(field.open("rb"), content_type=content_type)
+    return _ranged_file_response(request, field, content_type)
+
+
+RANGE_HEADER = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _ranged_file_response(request, field, content_type):
+    """A single byte range (206) when asked: the audio player needs it to seek to a word."""
+    size = field.size
+    match = RANGE_HEADER.match(request.headers.get("Range", ""))
+    if not match or not any(match.groups()):
+        response = FileResponse(field.open("rb"), content_type=content_type)
+        response["Accept-Ranges"] = "bytes"
+        return response
+    first, last = match.groups()
+    start = int(first) if first else max(0, size - int(last))
+    end = min(int(last), size - 1) if first and last else size - 1
+    if start > end or start >= size:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    with field.open("rb") as handle:
+        handle.seek(start)
+        body = handle.read(end - start + 1)
+    response = HttpResponse(body, status=206, content_type=content_type or "application/octet-stream")
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    return response
 
 
 def _form_errors(form) -> str:

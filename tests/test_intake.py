@@ -121,3 +121,19 @@ def test_audio_can_be_attached_later(client, operator, upload, case_factory):
     client.post(reverse("calls:recording_add", args=[case.pk]), {"audio": upload("ogg")})
     assert case.recordings.count() == 1
     assert case.events.filter(kind=EventKind.AUDIO_ADDED).exists()
+
+
+def test_recording_audio_is_served_with_byte_ranges_for_seeking(client, operator, upload, case_factory):
+    case = case_factory(audio=upload("wav"))
+    recording = case.recordings.get()
+    client.force_login(operator)
+    url = reverse("calls:recording_file", args=[recording.pk, "normalised"])
+    whole = client.get(url)
+    assert whole["Accept-Ranges"] == "bytes"
+    data = b"".join(whole.streaming_content)
+    part = client.get(url, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and part["Content-Range"] == f"bytes 100-199/{len(data)}"
+    assert part.content == data[100:200]
+    tail = client.get(url, HTTP_RANGE="bytes=-10")
+    assert tail.content == data[-10:]
+    assert client.get(url, HTTP_RANGE=f"bytes={len(data) + 5}-").status_code == 416

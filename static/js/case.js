@@ -47,3 +47,27 @@ async function resync() {
 }
 
 window.liveCase = connectLive(`/ws/cases/${caseId}/`, { onChange, resync });
+
+// Transcript: words inside a finding's time span are highlighted; clicking a word or a finding
+// plays the call from that moment.
+function setUpTranscript() {
+  const players = document.querySelectorAll("audio.case-audio");
+  const player = players[players.length - 1];  // the latest recording is the one analysed
+  const spans = [...document.querySelectorAll("#findings .seek[data-start]")]
+    .map((button) => [parseFloat(button.dataset.start), parseFloat(button.dataset.end)])
+    .filter(([start]) => !Number.isNaN(start));
+  document.querySelectorAll("#transcript .word[data-start]").forEach((word) => {
+    const start = parseFloat(word.dataset.start);
+    const end = parseFloat(word.dataset.end);
+    if (spans.some(([from, to]) => start < (Number.isNaN(to) ? from + 0.5 : to) + 0.01 && end > from - 0.01)) {
+      word.classList.add("matched");
+    }
+  });
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest("#transcript .word[data-start], #findings .seek[data-start]");
+    if (!target || !player || target.dataset.start === "") return;
+    player.currentTime = Math.max(0, parseFloat(target.dataset.start) - 0.2);
+    player.play().catch(() => {});
+  });
+}
+setUpTranscript();

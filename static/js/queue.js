@@ -85,3 +85,23 @@ function onChange() {
 
 askNotificationPermission(document.getElementById("notify-permission"));
 window.liveQueue = connectLive("/ws/queue/", { onChange, resync });
+
+// Waiting time counts up every second. The order needs no re-sort as time passes: every call's
+// wait grows at the same rate, so the server's order (base score + rate x wait) stays right.
+function formatWait(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mmss = `${String(m).padStart(h ? 2 : 1, "0")}:${String(r).padStart(2, "0")}`;
+  return h ? `${h}:${mmss}` : mmss;
+}
+
+function tick() {
+  const now = Date.now();
+  body.querySelectorAll(".wait[data-since]").forEach((cell) => {
+    cell.textContent = formatWait((now - Date.parse(cell.dataset.since)) / 1000);
+  });
+}
+if (!closedView) {
+  tick();
+  setInterval(tick, 1000);
+}
