@@ -49,7 +49,7 @@ def case_evidence(case: Case, config: triage.TriageConfig) -> triage.TriageEvide
     if emotion and emotion.state == StepState.DONE:
         probabilities = emotion.result.get("probabilities")
     words = None
-    if words_step and words_step.state == StepState.DONE:
+    if words_step and words_step.state == StepState.DONE and words_step.result.get("known", True):
         words = triage.WordEvidence.from_text_analysis_dict(words_step.result)
     return triage.TriageEvidence(
         emotion_probabilities=probabilities,
