@@ -24,7 +24,6 @@ import csv  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
+from benchmarks._measure import PeakRss  # noqa: E402
 
 
 def default_ravdess() -> Path:
@@ -57,28 +57,6 @@ def build_call(root: Path, seconds: float, seed: int = 0) -> np.ndarray:
         total += len(clip) + len(gap)
         i += 1
     return np.concatenate(pieces)[:target]
-
-
-class PeakRss:
-    def __init__(self):
-        self.proc = psutil.Process()
-        self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.05)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
 
 
 MB = 2**20

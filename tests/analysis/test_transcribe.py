@@ -6,17 +6,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-import threading
-import time
 from pathlib import Path
 
 import jiwer
 import numpy as np
-import psutil
 import pytest
 
 from analysis import transcribe as T
 from analysis.audio import AudioError, decode, load
+from benchmarks._measure import PeakRss
 
 REPO = Path(__file__).resolve().parents[2]
 RAVDESS = Path(os.environ.get("RAVDESS_DIR", REPO.parent / "shared" / "data" / "ravdess"))
@@ -181,27 +179,6 @@ def test_split_at_pauses_covers_ten_minutes_in_bounded_pieces():
     assert all(0 < b - a <= 16000 * T.MAX_UTTERANCE_S for a, b in ranges)
     assert 16000 * 17 <= ranges[0][1] <= 16000 * 17 + 800  # cut inside the pause
     assert len(ranges) >= 30
-
-
-class PeakRss:
-    def __init__(self):
-        self.proc = psutil.Process()
-        self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.05)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 @needs_ravdess
