@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
+
 from benchmarks._measure import PeakRss  # noqa: E402
 
 
