@@ -1,0 +1,69 @@
+"""``python manage.py train_emotion_model --dataset DIR --out ml_models/<version>``.
+
+A thin wrapper over :func:`analysis.training.train_emotion_model`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from analysis.datasets import DatasetError, default_ravdess_dir
+
+
+class Command(BaseCommand):
+    help = "Train a speech emotion model version, split by speaker, and write it to --out."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dataset", help="dataset folder (RAVDESS or 112 file names); "
+                            "default: $RAVDESS_DIR or ../shared/data/ravdess")
+        parser.add_argument("--out", required=True, help="output folder, e.g. ml_models/<version>")
+        parser.add_argument("--epochs", type=int, default=None)
+        parser.add_argument("--batch-size", type=int, default=None)
+        parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--augment", type=int, default=None,
+                            help="random augmented copies per training clip")
+        parser.add_argument("--test-speakers", default=None,
+                            help="comma-separated test speakers (default: the fixed split)")
+        parser.add_argument("--val-speakers", default=None,
+                            help="comma-separated validation speakers")
+        parser.add_argument("--cache-dir", default=None, help="feature cache folder")
+        parser.add_argument("--overwrite", action="store_true")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **opts):
+        from analysis.audio import AudioError
+        from analysis.training import TrainConfig, train_emotion_model
+
+        dataset = opts["dataset"] or default_ravdess_dir()
+        if dataset is None:
+            raise CommandError("No --dataset given and no RAVDESS folder found.")
+        tc = TrainConfig()
+        for opt, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("seed", "seed"),
+                          ("augment", "n_augment")):
+            if opts[opt] is not None:
+                setattr(tc, attr, opts[opt])
+
+        def split(value):
+            return [s.strip() for s in value.split(",") if s.strip()] if value else None
+
+        try:
+            meta = train_emotion_model(
+                dataset,
+                opts["out"],
+                train_config=tc,
+                test_speakers=split(opts["test_speakers"]),
+                val_speakers=split(opts["val_speakers"]),
+                cache_dir=Path(opts["cache_dir"]) if opts["cache_dir"] else None,
+                progress=not opts["no_progress"],
+                log=self.stdout.write,
+                overwrite=opts["overwrite"],
+            )
+        except (DatasetError, AudioError, FileExistsError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        test = meta["metrics"]["test"]
+        self.stdout.write(self.style.SUCCESS(
+            f"model version {meta['version']}: test UA {test['unweighted_accuracy']:.3f}, "
+            f"WA {test['weighted_accuracy']:.3f}"
+        ))
