@@ -97,3 +97,6 @@ class TriageScore(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Case #{self.case_id}: {self.base_score:.1f} ({self.band}), settings v{self.config_version}"
