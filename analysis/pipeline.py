@@ -207,9 +207,16 @@ def _executor(job: str) -> ThreadPoolExecutor:
     return _executors[job]
 
 
+_warmed_up = False
+
+
 def _run_in_thread(job: str, recording_id: int) -> None:
+    global _warmed_up
     close_old_connections()
     try:
+        if job == "emotion" and not _warmed_up:
+            warm_up()  # load the model once, outside the step's own timing
+            _warmed_up = True
         for attempt in range(3):
             try:
                 run_job(job, recording_id)
