@@ -79,7 +79,7 @@ def _classify(recording: Recording) -> tuple[dict, str]:
     classifier = load_classifier(settings.EMOTION_MODEL_DIR)
     prediction = classifier.classify(samples)
     result = prediction.to_dict()
-    gender = estimate_gender(samples)
+    gender = estimate_gender(samples, model_dir=settings.EMOTION_MODEL_DIR)
     result["gender"] = {"label": gender.label, "confidence": gender.confidence}
     return result, prediction.model_version
 
@@ -253,12 +253,33 @@ def analysis_resume_unfinished() -> int:
     return len(recording_ids)
 
 
+def warm_up_signal_processing() -> None:
+    """Compile librosa's numba kernels (features, pitch, picture) in this process.
+
+    numba caches compiled kernels on disk; a process killed while writing that cache leaves it
+    corrupt, and every later process that loads it crashes. So kernels are compiled once, before
+    work starts (in Celery's main process, before the pool forks), never in the middle of a call.
+    """
+    import numpy as np
+
+    from .features import frame_features, prepare
+    from .gender import estimate_gender
+    from .plots import call_picture
+
+    noise = (np.random.default_rng(0).standard_normal(16_000) * 0.05).astype(np.float32)
+    frame_features(prepare(noise))
+    estimate_gender(noise)
+    estimate_gender(noise.astype(np.float64))
+    call_picture(noise)
+
+
 def warm_up() -> None:
-    """Load the emotion model and compile librosa's kernels once, before the first call waits."""
+    """Load the emotion model (after any fork) and compile the kernels, before the first call waits."""
     import numpy as np
 
     from .emotion import ModelError, load_classifier
 
+    warm_up_signal_processing()
     try:
         load_classifier(settings.EMOTION_MODEL_DIR).classify(np.zeros(16_000, dtype=np.float32) + 1e-3)
     except ModelError:

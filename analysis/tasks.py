@@ -1,7 +1,7 @@
 """Celery tasks: thin wrappers over the pipeline, with retries and late acknowledgement."""
 
 from celery import Task, shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 from . import pipeline
 
@@ -29,7 +29,13 @@ def analyse_words(recording_id: int) -> None:
     pipeline.run_job("words", recording_id)
 
 
+@worker_init.connect
+def _compile_kernels(**kwargs) -> None:
+    """Before the pool forks: compile signal-processing kernels once (no TensorFlow here)."""
+    pipeline.warm_up_signal_processing()
+
+
 @worker_process_init.connect
 def _warm_up(**kwargs) -> None:
-    """Load the model in each worker process after the fork, never before it."""
+    """In each pool process, after the fork: load the emotion model."""
     pipeline.warm_up()
