@@ -254,7 +254,7 @@ def analysis_resume_unfinished() -> int:
 
 
 def warm_up_signal_processing() -> None:
-    """Compile librosa's numba kernels (features, pitch, picture) in this process.
+    """Compile librosa's numba kernels (features, picture) in this process.
 
     numba caches compiled kernels on disk; a process killed while writing that cache leaves it
     corrupt, and every later process that loads it crashes. So kernels are compiled once, before
@@ -263,13 +263,10 @@ def warm_up_signal_processing() -> None:
     import numpy as np
 
     from .features import frame_features, prepare
-    from .gender import estimate_gender
     from .plots import call_picture
 
     noise = (np.random.default_rng(0).standard_normal(16_000) * 0.05).astype(np.float32)
-    frame_features(prepare(noise))
-    estimate_gender(noise)
-    estimate_gender(noise.astype(np.float64))
+    frame_features(prepare(noise))  # also all the voice-gender hint needs (it reuses these features)
     call_picture(noise)
 
 
