@@ -21,6 +21,7 @@ setup: $(VENV)/.installed
 run: setup
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
 	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput -v0
+	$(DEMO_ENV) $(PY) manage.py warm_up
 	$(DEMO_ENV) $(PY) manage.py demo_setup
 	$(DEMO_ENV) $(PY) manage.py resume_analysis
 	@echo "Serving on http://127.0.0.1:8000  (Ctrl-C stops)"

@@ -21,6 +21,7 @@ from calls import broadcast
 from calls.models import Recording
 
 from . import audio
+from .kernels import compile_kernels
 from .models import AnalysisStep, StepName, StepState
 
 logger = logging.getLogger(__name__)
@@ -253,30 +254,13 @@ def analysis_resume_unfinished() -> int:
     return len(recording_ids)
 
 
-def warm_up_signal_processing() -> None:
-    """Compile librosa's numba kernels (features, picture) in this process.
-
-    numba caches compiled kernels on disk; a process killed while writing that cache leaves it
-    corrupt, and every later process that loads it crashes. So kernels are compiled once, before
-    work starts (in Celery's main process, before the pool forks), never in the middle of a call.
-    """
-    import numpy as np
-
-    from .features import frame_features, prepare
-    from .plots import call_picture
-
-    noise = (np.random.default_rng(0).standard_normal(16_000) * 0.05).astype(np.float32)
-    frame_features(prepare(noise))  # also all the voice-gender hint needs (it reuses these features)
-    call_picture(noise)
-
-
 def warm_up() -> None:
     """Load the emotion model (after any fork) and compile the kernels, before the first call waits."""
     import numpy as np
 
     from .emotion import ModelError, load_classifier
 
-    warm_up_signal_processing()
+    compile_kernels()
     try:
         load_classifier(settings.EMOTION_MODEL_DIR).classify(np.zeros(16_000, dtype=np.float32) + 1e-3)
     except ModelError:

@@ -4,6 +4,7 @@ from celery import Task, shared_task
 from celery.signals import worker_init, worker_process_init
 
 from . import pipeline
+from .kernels import compile_kernels
 
 
 class AnalysisTask(Task):
@@ -32,7 +33,7 @@ def analyse_words(recording_id: int) -> None:
 @worker_init.connect
 def _compile_kernels(**kwargs) -> None:
     """Before the pool forks: compile signal-processing kernels once (no TensorFlow here)."""
-    pipeline.warm_up_signal_processing()
+    compile_kernels()
 
 
 @worker_process_init.connect

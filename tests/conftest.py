@@ -14,6 +14,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from analysis import audio
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionstart(session):
+    """Compile numba kernels here, once, before tests start workers and subprocesses that
+    would otherwise compile (and write numba's disk cache) at the same time."""
+    from analysis.kernels import compile_kernels
+
+    compile_kernels()
+
 RAVDESS_DIR = Path(os.environ.get("RAVDESS_DIR", REPO.parent / "shared" / "data" / "ravdess"))
 SPEECH_SAMPLES_DIR = Path(os.environ.get("SPEECH_SAMPLES_DIR", REPO.parent / "shared" / "data" / "speech-samples"))
 # A fearful, strong-intensity clip by a female actor: "Dogs are sitting by the door".
