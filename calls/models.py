@@ -233,7 +233,6 @@ class EventKind(models.TextChoices):
     REASSIGNED = "reassigned", "Reassigned"
     CLOSED = "closed", "Closed"
     NOTE_ADDED = "note_added", "Note added"
-    ANALYSIS = "analysis", "Analysis"
     PRIORITY_OVERRIDDEN = "priority_overridden", "Priority overridden"
 
 

@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
             name='CaseEvent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('created', 'Case created'), ('audio_added', 'Audio added'), ('audio_rejected', 'Audio rejected'), ('claimed', 'Claimed'), ('released', 'Released'), ('reassigned', 'Reassigned'), ('closed', 'Closed'), ('note_added', 'Note added'), ('analysis', 'Analysis'), ('priority_overridden', 'Priority overridden')], max_length=32)),
+                ('kind', models.CharField(choices=[('created', 'Case created'), ('audio_added', 'Audio added'), ('audio_rejected', 'Audio rejected'), ('claimed', 'Claimed'), ('released', 'Released'), ('reassigned', 'Reassigned'), ('closed', 'Closed'), ('note_added', 'Note added'), ('priority_overridden', 'Priority overridden')], max_length=32)),
                 ('from_status', models.CharField(blank=True, max_length=16)),
                 ('to_status', models.CharField(blank=True, max_length=16)),
                 ('reason', models.TextField(blank=True)),
