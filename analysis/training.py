@@ -67,6 +67,9 @@ class TrainConfig:
     n_augment: int = 2  # random augmented copies per training clip (plus clean + telephone)
     label_smoothing: float = 0.1
     mixup: float = 0.0  # Beta(a, a) mixup of training pairs within a batch; 0 = off
+    # Replace the last random copy by a gender-directed pitch shift (male up, female down,
+    # 2-4 semitones; augment.gender_pitch). Opt-in; needs n_augment >= 1.
+    gender_pitch: bool = False
     arch: dict = field(
         default_factory=lambda: {
             "kind": "cnn1d",
@@ -90,6 +93,7 @@ class TrainConfig:
             "n_augment": self.n_augment,
             "label_smoothing": self.label_smoothing,
             "mixup": self.mixup,
+            "gender_pitch": self.gender_pitch,
             "arch": dict(self.arch),
         }
 
@@ -124,6 +128,26 @@ def clip_variants(samples: np.ndarray, clip: Clip, config: FeatureConfig, n_augm
     return out
 
 
+def train_variants(tc: TrainConfig) -> list[int]:
+    """Variants a model trains on: clean, telephone, random copies (the last one replaced by
+    the gender-directed pitch copy, variant 2 + n_augment, when tc.gender_pitch)."""
+    if tc.gender_pitch:
+        if tc.n_augment < 1:
+            raise ValueError("gender_pitch needs n_augment >= 1.")
+        return list(range(1 + tc.n_augment)) + [2 + tc.n_augment]
+    return list(range(2 + tc.n_augment))
+
+
+def _gender_pitch_windows(job: tuple[Clip, FeatureConfig, int]) -> np.ndarray:
+    clip, config, seed = job
+    try:
+        samples = load(clip.path)
+    except AudioError as exc:
+        raise AudioError(f"{clip.path}: {exc}") from exc
+    rng = np.random.default_rng(_clip_seed(seed + 7919, clip))
+    return clip_windows(augment.gender_pitch(samples, clip.gender, rng), config)
+
+
 def default_cache_dir() -> Path:
     env = os.environ.get("EMOTION_FEATURE_CACHE")
     if env:
@@ -133,7 +157,25 @@ def default_cache_dir() -> Path:
 
 def compute_features(clips: Sequence[Clip], config: FeatureConfig, *, n_augment: int, seed: int,
                      data_fingerprint: str, cache_dir: Path | None = None,
-                     progress: bool = True) -> FeatureSet:
+                     progress: bool = True, gender_pitch: bool = False) -> FeatureSet:
+    fs = _compute_features(clips, config, n_augment=n_augment, seed=seed,
+                           data_fingerprint=data_fingerprint, cache_dir=cache_dir,
+                           progress=progress)
+    if not gender_pitch:
+        return fs
+    extra = _compute_features(clips, config, n_augment=n_augment, seed=seed,
+                              data_fingerprint=data_fingerprint, cache_dir=cache_dir,
+                              progress=progress, gender_pitch=True)
+    return FeatureSet(np.concatenate([fs.windows, extra.windows]),
+                      np.concatenate([fs.clip_index, extra.clip_index]),
+                      np.concatenate([fs.variant, extra.variant]), list(clips))
+
+
+def _compute_features(clips: Sequence[Clip], config: FeatureConfig, *, n_augment: int,
+                      seed: int, data_fingerprint: str, cache_dir: Path | None,
+                      progress: bool, gender_pitch: bool = False) -> FeatureSet:
+    """All [clean, telephone, random...] variants, or (gender_pitch) only the gender-directed
+    pitch copy as variant 2 + n_augment; each cached in its own file."""
     from tqdm import tqdm
 
     key_src = json.dumps(
@@ -144,6 +186,7 @@ def compute_features(clips: Sequence[Clip], config: FeatureConfig, *, n_augment:
             "seed": seed,
             "augment_version": AUGMENT_VERSION,
             "paths": [c.path.name for c in clips],
+            **({"gender_pitch": 1} if gender_pitch else {}),
         },
         sort_keys=True,
     )
@@ -153,13 +196,27 @@ def compute_features(clips: Sequence[Clip], config: FeatureConfig, *, n_augment:
         with np.load(cache_path) as data:
             return FeatureSet(data["windows"], data["clip_index"], data["variant"], list(clips))
     windows, clip_index, variant = [], [], []
+    pitch_windows = {}
+    if gender_pitch:  # the slow librosa pitch shift: two worker processes
+        from concurrent.futures import ProcessPoolExecutor
+
+        jobs = [(c, config, seed) for c in clips]
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            for i, w in enumerate(tqdm(pool.map(_gender_pitch_windows, jobs, chunksize=8),
+                                       total=len(jobs), desc="gender-pitch features",
+                                       disable=not progress, file=sys.stderr)):
+                pitch_windows[i] = w
     for i, clip in enumerate(tqdm(clips, desc="features", unit="clip", disable=not progress,
                                   file=sys.stderr)):
-        try:
-            samples = load(clip.path)
-        except AudioError as exc:
-            raise AudioError(f"{clip.path}: {exc}") from exc
-        for v, w in enumerate(clip_variants(samples, clip, config, n_augment, seed)):
+        if gender_pitch:
+            pairs = [(2 + n_augment, pitch_windows[i])]
+        else:
+            try:
+                samples = load(clip.path)
+            except AudioError as exc:
+                raise AudioError(f"{clip.path}: {exc}") from exc
+            pairs = list(enumerate(clip_variants(samples, clip, config, n_augment, seed)))
+        for v, w in pairs:
             windows.append(w.astype(np.float16))
             clip_index += [i] * len(w)
             variant += [v] * len(w)
@@ -358,7 +415,7 @@ def fit(fs: FeatureSet, y_clip: np.ndarray, labels: list[str], train_ids: np.nda
     import tensorflow as tf
 
     start = time.perf_counter()
-    variants = list(range(2 + tc.n_augment))
+    variants = train_variants(tc)
     train_idx = fs.select(train_ids, variants)
     if len(train_idx) == 0:
         raise ValueError("No training windows.")
@@ -574,7 +631,7 @@ def train_emotion_model(
     fs = compute_features(clips, feature_config, n_augment=tc.n_augment, seed=tc.seed,
                           data_fingerprint=fp,
                           cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
-                          progress=progress)
+                          progress=progress, gender_pitch=tc.gender_pitch)
     y_clip = np.asarray([labels.index(c.label) for c in clips])
     speaker = np.asarray([c.speaker for c in clips])
     ids = {name: np.flatnonzero(np.isin(speaker, s)) for name, s in
@@ -648,7 +705,9 @@ def train_emotion_model(
         "training": {**tc.to_dict(), "best_epoch": result.best_epoch,
                      "history": result.history, "fit_seconds": round(result.seconds, 1),
                      "total_seconds": round(time.perf_counter() - t0, 1),
-                     "augmentations": ["clean", "telephone"] + ["random"] * tc.n_augment},
+                     "augmentations": ["clean", "telephone"]
+                     + ["random"] * (tc.n_augment - tc.gender_pitch)
+                     + ["gender_pitch"] * tc.gender_pitch},
         "metrics": metrics,
         "library_versions": library_versions(),
     }

@@ -8,7 +8,9 @@
     actors steer training), and tested on the fold; mean +- std over folds. B is the headline.
 
     .venv/bin/python benchmarks/emotion_cv.py [--protocol A|B|AB] [--model-dir DIR]
-        [--dataset DIR] [--folds 0,1,..] [--epochs N]
+        [--dataset DIR] [--folds 0,1,..] [--epochs N] [--tag NAME]
+A candidate config can be cross-validated before shipping: --model-dir pointing at a folder
+with only a metadata.json (the shipped one with its "training" settings changed), --tag NAME.
 Prints the figures and writes benchmarks/results/emotion_cv.json.
 """
 
@@ -83,13 +85,14 @@ def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs) -> dict:
     t = meta["training"]
     tc = TrainConfig(epochs=epochs or t["epochs"], mixup=t.get("mixup", 0.0), batch_size=t["batch_size"],
                      learning_rate=t["learning_rate"], seed=t["seed"], n_augment=t["n_augment"],
-                     label_smoothing=t["label_smoothing"], arch=t["arch"])
+                     label_smoothing=t["label_smoothing"], arch=t["arch"],
+                     gender_pitch=bool(t.get("gender_pitch", False)))
     config = FeatureConfig.from_dict(meta["feature_config"])
     clips = read_dataset(dataset)
     labels = meta["labels"]
     fs = compute_features(clips, config, n_augment=tc.n_augment, seed=tc.seed,
                           data_fingerprint=fingerprint(clips, dataset),
-                          cache_dir=default_cache_dir())
+                          cache_dir=default_cache_dir(), gender_pitch=tc.gender_pitch)
     y = np.array([labels.index(c.label) for c in clips])
     spk = np.array([c.speaker for c in clips])
     genders = np.array([c.gender for c in clips])
@@ -134,6 +137,9 @@ def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs) -> dict:
         "female_ua": agg(lambda r: r["clean"]["per_gender"]["female"]["unweighted_accuracy"]),
         "gender_gap_ua": agg(lambda r: r["clean"]["per_gender"]["female"]["unweighted_accuracy"]
                              - r["clean"]["per_gender"]["male"]["unweighted_accuracy"]),
+        "gender_gap_abs_ua": agg(lambda r: abs(
+            r["clean"]["per_gender"]["female"]["unweighted_accuracy"]
+            - r["clean"]["per_gender"]["male"]["unweighted_accuracy"])),
         "train_seconds_per_fold": agg(lambda r: r["train_seconds"]),
     }
     pooled_clean = evaluate(np.concatenate(pooled["clean"]), np.concatenate(pooled["y"]), labels,
@@ -142,7 +148,8 @@ def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs) -> dict:
     for key, v in summary.items():
         if isinstance(v, dict):
             print(f"B {key}: {v['mean']:.4f} +- {v['std']:.4f}")
-    return {"summary": summary, "pooled_clean": pooled_clean, "per_fold": per_fold}
+    return {"summary": summary, "pooled_clean": pooled_clean, "per_fold": per_fold,
+            "model_dir": str(model_dir), "training": tc.to_dict()}
 
 
 def main() -> None:
@@ -152,6 +159,8 @@ def main() -> None:
     ap.add_argument("--dataset", default=str(default_ravdess_dir()))
     ap.add_argument("--folds", default="")
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--tag", default="",
+                    help="store protocol B under 'B_<tag>' (a candidate config, not shipped)")
     args = ap.parse_args()
     model_dir, dataset = Path(args.model_dir), Path(args.dataset)
     out_path = ROOT / "benchmarks" / "results" / "emotion_cv.json"
@@ -160,7 +169,8 @@ def main() -> None:
         results["A"] = protocol_a(model_dir, dataset)
     if "B" in args.protocol:
         folds = {int(f) for f in args.folds.split(",") if f}
-        results["B"] = protocol_b(model_dir, dataset, folds, args.epochs)
+        results[f"B_{args.tag}" if args.tag else "B"] = protocol_b(model_dir, dataset, folds,
+                                                                   args.epochs)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(results, indent=1))
     print(f"wrote {out_path}")

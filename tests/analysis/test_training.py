@@ -83,3 +83,42 @@ def test_agency_112_dataset_trains_the_same_way(tmp_path):
     saved = json.loads((out / "metadata.json").read_text())
     assert saved["speaker_genders"]["1"] == "male"
     assert load_classifier(out).labels == meta["labels"]
+
+
+def _f0(x: np.ndarray, sr: int = 16_000) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.argmax(spectrum) * sr / len(x))
+
+
+def test_gender_pitch_moves_male_voices_up_and_female_voices_down():
+    from analysis import augment
+
+    t = np.arange(16_000) / 16_000
+    tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    up = augment.gender_pitch(tone, "male", np.random.default_rng(0), p_telephone=0.0)
+    down = augment.gender_pitch(tone, "female", np.random.default_rng(0), p_telephone=0.0)
+    ratio = 2 ** (np.array([2.0, 4.0]) / 12)
+    assert 200 * ratio[0] - 5 <= _f0(up) <= 200 * ratio[1] + 5
+    assert 200 / ratio[1] - 5 <= _f0(down) <= 200 / ratio[0] + 5
+    assert up.dtype == np.float32 and up.shape == tone.shape
+
+
+def test_gender_pitch_replaces_the_last_random_copy():
+    from analysis.training import train_variants
+
+    assert train_variants(TrainConfig(n_augment=2, gender_pitch=False)) == [0, 1, 2, 3]
+    assert train_variants(TrainConfig(n_augment=2, gender_pitch=True)) == [0, 1, 2, 4]
+    with pytest.raises(ValueError):
+        train_variants(TrainConfig(n_augment=0, gender_pitch=True))
+
+
+def test_agency_112_dataset_trains_with_gender_pitch(tmp_path):
+    from dataclasses import replace
+
+    data = make_112_set(tmp_path / "agency")
+    meta = train_emotion_model(data, tmp_path / "gp-v1",
+                               train_config=replace(TINY, gender_pitch=True),
+                               cache_dir=tmp_path / "cache", progress=False, log=lambda s: None)
+    assert meta["training"]["gender_pitch"] is True
+    assert meta["training"]["augmentations"] == ["clean", "telephone", "gender_pitch"]
+    assert len(list((tmp_path / "cache").glob("features-*.npz"))) == 2

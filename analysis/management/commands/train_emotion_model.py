@@ -29,6 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--val-speakers", default=None,
                             help="comma-separated validation speakers")
         parser.add_argument("--cache-dir", default=None, help="feature cache folder")
+        parser.add_argument("--gender-pitch", action="store_true",
+                            help="experimental: pitch-shift male voices up and female voices down "
+                                 "in training (did not narrow the gender gap under 6-fold CV)")
         parser.add_argument("--overwrite", action="store_true")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -44,6 +47,7 @@ class Command(BaseCommand):
                           ("augment", "n_augment")):
             if opts[opt] is not None:
                 setattr(tc, attr, opts[opt])
+        tc.gender_pitch = opts["gender_pitch"]
 
         def split(value):
             return [s.strip() for s in value.split(",") if s.strip()] if value else None
