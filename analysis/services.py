@@ -39,9 +39,10 @@ def _latest_steps(case: Case) -> dict[str, AnalysisStep]:
     return {step.name: step for step in AnalysisStep.objects.filter(recording=recording)}
 
 
-def case_evidence(case: Case, config: triage.TriageConfig) -> triage.TriageEvidence:
+def case_evidence(
+    case: Case, config: triage.TriageConfig, steps: dict[str, AnalysisStep]
+) -> triage.TriageEvidence:
     """Unknown stays unknown: a step that has not finished gives None, which triage treats as urgent."""
-    steps = _latest_steps(case) if case.pk else {}
     emotion = steps.get(StepName.EMOTION)
     words_step = steps.get(StepName.TEXT)
     transcription = steps.get(StepName.TRANSCRIPTION)
@@ -58,7 +59,7 @@ def case_evidence(case: Case, config: triage.TriageConfig) -> triage.TriageEvide
         transcription_failed=bool(
             transcription and transcription.state in (StepState.FAILED, StepState.UNAVAILABLE)
         ),
-        confirmed_prank_count=confirmed_prank_count(case, config.prank_history_days) if case.pk else 0,
+        confirmed_prank_count=confirmed_prank_count(case, config.prank_history_days),
         override_score=case.priority_override,
         override_reason="set by a supervisor" if case.priority_override is not None else "",
     )
@@ -79,11 +80,13 @@ def _analysis_state(steps: dict[str, AnalysisStep]) -> tuple[str, str]:
     return AnalysisState.DONE, "; ".join(errors)
 
 
-def apply_score(case: Case, config: triage.TriageConfig | None = None) -> triage.TriageResult:
+def apply_score(
+    case: Case, steps: dict[str, AnalysisStep], config: triage.TriageConfig | None = None
+) -> triage.TriageResult:
     """Compute and set the case's priority fields (not saved); waiting time is added by the queue."""
     config = config or triage_config_active()
-    result = triage.triage(case_evidence(case, config), config)
-    words = (_latest_steps(case) if case.pk else {}).get(StepName.TEXT)
+    result = triage.triage(case_evidence(case, config, steps), config)
+    words = steps.get(StepName.TEXT)
     case.set_priority(
         base=result.base_score,
         band=result.band,
@@ -101,8 +104,9 @@ def case_rescore(*, case_id: int) -> TriageScore:
     config = triage_config_active()
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case_id)
-        result = apply_score(case, config)
-        case.analysis_state, case.analysis_error = _analysis_state(_latest_steps(case))
+        steps = _latest_steps(case)
+        result = apply_score(case, steps, config)
+        case.analysis_state, case.analysis_error = _analysis_state(steps)
         case.save(
             update_fields=[
                 "priority_base", "priority_band", "priority_reasons", "queue_key",
