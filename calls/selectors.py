@@ -56,11 +56,5 @@ def queue_list(*, user, filters: QueueFilters | None = None, limit: int = 500) -
         cases = cases.filter(language=filters.language)
     return cases[:limit]
 
-
-def case_analysis_context(case: Case) -> dict:
-    from analysis.selectors import analysis_summary
-
-    return analysis_summary(case)
-
 # The incident types the word analysis reports (analysis.text.INCIDENT_TYPES), for filters.
 INCIDENT_TYPES = ("medical", "fire", "crime", "women_safety", "road_accident", "other")

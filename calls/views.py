@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from analysis.forms import PriorityOverrideForm
+from analysis.selectors import analysis_summary
 from analysis.services import triage_config_active
 
 from . import selectors, services
@@ -95,7 +96,7 @@ def case_detail(request, pk: int):
         "is_handler": case.claimed_by_id == request.user.pk,
         "Status": CaseStatus,
     }
-    context.update(selectors.case_analysis_context(case))
+    context.update(analysis_summary(case))
     return render(request, "calls/case_detail.html", context)
 
 
