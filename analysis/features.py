@@ -40,17 +40,23 @@ class FeatureConfig:
     target_rms: float = 0.05
     window_frames: int = 160  # ~2.6 s per window at hop 256
     window_hop_frames: int = 80  # windows of a long clip overlap by half
+    # Two prosody columns (see pitch_frames): the voice's pitch relative to the speaker's own
+    # median, and how periodic (voiced) each frame is.
+    pitch_features: bool = False
+    f0_min: float = 60.0
+    f0_max: float = 500.0
     feature_version: int = FEATURE_VERSION
 
     @property
     def n_features(self) -> int:
-        return self.n_mels + 3 * self.n_mfcc + 2
+        return self.n_mels + 3 * self.n_mfcc + 2 + (2 if self.pitch_features else 0)
 
     def feature_names(self) -> list[str]:
         names = [f"logmel_{i}" for i in range(self.n_mels)]
         for prefix in ("mfcc", "mfcc_d1", "mfcc_d2"):
             names += [f"{prefix}_{i}" for i in range(self.n_mfcc)]
-        return names + ["zcr", "rms_db"]
+        names += ["zcr", "rms_db"]
+        return names + (["f0_rel_semitones", "periodicity"] if self.pitch_features else [])
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,6 +64,8 @@ class FeatureConfig:
     @classmethod
     def from_dict(cls, data: dict) -> FeatureConfig:
         known = {f.name for f in fields(cls)}
+        # Settings added after the first models shipped; older metadata means "off".
+        data = {**_ADDED_LATER, **data}
         unknown = set(data) - known
         if unknown:
             raise FeatureError(f"Unknown feature settings: {sorted(unknown)}")
@@ -67,6 +75,7 @@ class FeatureConfig:
         return cls(**data)
 
 
+_ADDED_LATER = {"pitch_features": False, "f0_min": 60.0, "f0_max": 500.0}
 DEFAULT_CONFIG = FeatureConfig()
 
 
@@ -133,10 +142,51 @@ def frame_features(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) 
         y=samples, frame_length=config.n_fft, hop_length=config.hop_length, center=True
     )
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-5))
-    frames = np.concatenate([log_mel, mfcc, d1, d2, zcr[:, :n_frames], rms_db[:, :n_frames]])
+    columns = [log_mel, mfcc, d1, d2, zcr[:, :n_frames], rms_db[:, :n_frames]]
+    if config.pitch_features:
+        columns.append(pitch_frames(samples, config)[:, :n_frames])
+    frames = np.concatenate(columns)
     out = np.ascontiguousarray(frames.T, dtype=np.float32)
     if not np.all(np.isfinite(out)):
         raise FeatureError("Feature extraction produced non-finite values.")
+    return out
+
+
+def pitch_frames(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """(2, frames): f0 in semitones from the clip's median voiced f0 (0 when unvoiced), and
+    periodicity (normalised autocorrelation at the f0 period, 0..1).
+
+    The STFT frame (n_fft = 32 ms) cannot resolve the harmonics of a low male voice, so the
+    log-mel shows a woman's intonation far better than a man's. Pitch relative to the caller's
+    own median carries the intonation for both alike and nothing of the voice's register.
+    """
+    import librosa
+
+    sr, hop = config.sample_rate, config.hop_length
+    frame = 2 ** int(np.ceil(np.log2(2.2 * sr / config.f0_min)))  # >= 2 periods of f0_min
+    n_frames = 1 + len(samples) // hop
+    f0 = librosa.yin(samples, fmin=config.f0_min, fmax=config.f0_max, sr=sr,
+                     frame_length=frame, hop_length=hop, center=True)[:n_frames]
+    padded = np.pad(samples, frame // 2)
+    if padded.size < frame:
+        padded = np.pad(padded, (0, frame - padded.size))
+    frames = librosa.util.frame(padded, frame_length=frame, hop_length=hop)[:, : f0.size]
+    max_lag = int(np.ceil(sr / config.f0_min))
+    width = frame - max_lag
+    lag = np.clip(np.rint(sr / f0[: frames.shape[1]]).astype(int), 1, max_lag)
+    rows = np.arange(width)[:, None]
+    cols = np.arange(frames.shape[1])[None, :]
+    a, b = frames[rows, cols], frames[rows + lag[None, :], cols]
+    denom = np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
+    periodicity = np.clip(np.sum(a * b, axis=0) / np.maximum(denom, 1e-9), 0.0, 1.0)
+    voiced = periodicity > 0.6
+    rel = np.zeros(frames.shape[1], dtype=np.float32)
+    if voiced.any():
+        semitones = 12.0 * np.log2(f0[: frames.shape[1]])
+        rel = np.where(voiced, np.clip(semitones - np.median(semitones[voiced]), -12, 12), 0.0)
+    out = np.zeros((2, n_frames), dtype=np.float32)
+    out[0, : rel.size] = rel
+    out[1, : periodicity.size] = periodicity
     return out
 
 

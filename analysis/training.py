@@ -70,6 +70,15 @@ class TrainConfig:
     # Replace the last random copy by a gender-directed pitch shift (male up, female down,
     # 2-4 semitones; augment.gender_pitch). Opt-in; needs n_augment >= 1.
     gender_pitch: bool = False
+    # Loss weight per speaker gender, e.g. {"male": 1.5}; missing genders weigh 1.
+    gender_loss_weights: dict = field(default_factory=dict)
+    # Gender-adversarial training: a small head guesses the speaker's gender from the CNN's
+    # embedding through a gradient-reversal layer scaled by this factor, pushing the embedding
+    # to carry no gender; 0 = off. The head is dropped from the saved model.
+    gender_adversary: float = 0.0
+    # CNNs trained with seeds seed, seed+1, ... whose probabilities are averaged: the same
+    # settings give members that disagree on hard clips; their mean is steadier.
+    ensemble: int = 1
     arch: dict = field(
         default_factory=lambda: {
             "kind": "cnn1d",
@@ -84,6 +93,14 @@ class TrainConfig:
     )
     threads: int = 2
 
+    def __post_init__(self) -> None:
+        if self.ensemble < 1:
+            raise ValueError("ensemble must be >= 1.")
+        if self.gender_adversary < 0:
+            raise ValueError("gender_adversary must be >= 0.")
+        if self.gender_adversary > 0 and self.mixup > 0:
+            raise ValueError("gender_adversary and mixup cannot be combined.")
+
     def to_dict(self) -> dict:
         return {
             "epochs": self.epochs,
@@ -94,6 +111,9 @@ class TrainConfig:
             "label_smoothing": self.label_smoothing,
             "mixup": self.mixup,
             "gender_pitch": self.gender_pitch,
+            "gender_loss_weights": dict(self.gender_loss_weights),
+            "gender_adversary": self.gender_adversary,
+            "ensemble": self.ensemble,
             "arch": dict(self.arch),
         }
 
@@ -254,7 +274,8 @@ def configure_tensorflow(threads: int, seed: int) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def build_model(input_shape: tuple[int, int], n_labels: int, arch: dict, norm_data: np.ndarray):
+def build_model(input_shape: tuple[int, int], n_labels: int, arch: dict, norm_data: np.ndarray,
+                name: str = "emotion_cnn1d"):
     """1-D CNN over time; the feature-wise Normalization is adapted on training windows."""
     import keras
     from keras import layers
@@ -277,10 +298,32 @@ def build_model(input_shape: tuple[int, int], n_labels: int, arch: dict, norm_da
             x = layers.MaxPooling1D(2)(x)
     x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
     x = layers.Dropout(arch.get("dropout", 0.3))(x)
-    x = layers.Dense(arch.get("dense", 96), activation="relu", kernel_regularizer=reg)(x)
+    x = layers.Dense(arch.get("dense", 96), activation="relu", kernel_regularizer=reg,
+                     name="embedding")(x)
     x = layers.Dropout(arch.get("dropout", 0.3))(x)
     outputs = layers.Dense(n_labels, activation="softmax", name="emotion")(x)
-    return keras.Model(inputs, outputs, name="emotion_cnn1d")
+    return keras.Model(inputs, outputs, name=name)
+
+
+def with_gender_adversary(model, scale: float):
+    """A training-only twin of `model` with a second output, the speaker's gender, guessed
+    from the embedding through a gradient-reversal layer (Ganin & Lempitsky 2015)."""
+    import keras
+    import tensorflow as tf
+    from keras import layers
+
+    class GradientReversal(layers.Layer):
+        def call(self, inputs):
+            @tf.custom_gradient
+            def reverse(t):
+                return tf.identity(t), lambda dy: -scale * dy
+
+            return reverse(inputs)
+
+    h = GradientReversal(name="gradient_reversal")(model.get_layer("embedding").output)
+    h = layers.Dense(32, activation="relu", name="gender_hidden")(h)
+    gender = layers.Dense(1, activation="sigmoid", name="gender")(h)
+    return keras.Model(model.inputs, [model.outputs[0], gender], name="emotion_adversarial")
 
 
 # ---------------------------------------------------------------------------------------
@@ -398,25 +441,82 @@ def save_confusion_png(path: Path, confusion: list[list[int]], labels: list[str]
 @dataclass
 class FitResult:
     model: object
-    best_epoch: int
+    best_epoch: int | list[int]  # a list, one per member, for an ensemble
     history: list[dict]
     seconds: float
+
+
+@dataclass
+class _TrainingData:
+    dataset: object  # tf.data.Dataset of (x, y, w) or (x, y, w, is_female, known)
+    n_windows: int
+    norm_sample: np.ndarray
 
 
 def fit(fs: FeatureSet, y_clip: np.ndarray, labels: list[str], train_ids: np.ndarray,
         val_ids: np.ndarray | None, tc: TrainConfig, config: FeatureConfig,
         progress: bool = True, progress_callback: Callable[[int, int, dict], None] | None = None
         ) -> FitResult:
-    """Train on all variants of train_ids; keep the best-validation-UA epoch when val_ids."""
-    from tqdm import tqdm
+    """Train on all variants of train_ids; keep the best-validation-UA epoch when val_ids.
+
+    With tc.ensemble > 1, that many CNNs are trained on the same windows with seeds
+    tc.seed, tc.seed + 1, ... and joined into one Keras model that averages their
+    probabilities (one file, one output: the classifier does not know the difference).
+    """
+    import keras
 
     configure_tensorflow(tc.threads, tc.seed)
+    start = time.perf_counter()
+    data = _training_data(fs, y_clip, labels, train_ids, tc)
+    members, best_epochs, history = [], [], []
+    total = tc.epochs * tc.ensemble
+    for i in range(tc.ensemble):
+        keras.utils.set_random_seed(tc.seed + i)
+
+        def member_progress(epoch: int, _n: int, row: dict, i: int = i) -> None:
+            if progress_callback:
+                progress_callback(i * tc.epochs + epoch, total, row)
+
+        model, best, rows = _fit_member(
+            fs, y_clip, labels, val_ids, tc, config, data, seed=tc.seed + i,
+            name=f"emotion_cnn1d_{i}" if tc.ensemble > 1 else "emotion_cnn1d",
+            progress=progress, progress_callback=member_progress)
+        members.append(model)
+        best_epochs.append(best)
+        history += [{**row, "member": i} for row in rows] if tc.ensemble > 1 else rows
+    model = members[0] if tc.ensemble == 1 else average_models(members, config)
+    model.model_fn = batched_predict(model, config)  # convenience for evaluation by the caller
+    return FitResult(model, best_epochs[0] if tc.ensemble == 1 else best_epochs, history,
+                     time.perf_counter() - start)
+
+
+def average_models(members: list, config: FeatureConfig):
+    """One model whose output is the mean of the members' probabilities."""
     import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(config.window_frames, config.n_features), name="features")
+    outputs = layers.Average(name="emotion")([m(inputs) for m in members])
+    return keras.Model(inputs, outputs, name="emotion_ensemble")
+
+
+def batched_predict(model, config: FeatureConfig) -> Callable[[np.ndarray], np.ndarray]:
     import tensorflow as tf
 
-    start = time.perf_counter()
-    variants = train_variants(tc)
-    train_idx = fs.select(train_ids, variants)
+    spec = tf.TensorSpec(shape=(None, config.window_frames, config.n_features), dtype=tf.float32)
+    infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    def model_fn(x):
+        return np.concatenate([infer(x[i:i + 512]).numpy() for i in range(0, len(x), 512)])
+
+    return model_fn
+
+
+def _training_data(fs: FeatureSet, y_clip: np.ndarray, labels: list[str],
+                   train_ids: np.ndarray, tc: TrainConfig) -> _TrainingData:
+    import tensorflow as tf
+
+    train_idx = fs.select(train_ids, train_variants(tc))
     if len(train_idx) == 0:
         raise ValueError("No training windows.")
     x_train = fs.windows[train_idx]
@@ -425,34 +525,59 @@ def fit(fs: FeatureSet, y_clip: np.ndarray, labels: list[str], train_ids: np.nda
     counts = np.bincount(y_train, minlength=len(labels)).astype(float)
     class_w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / len(labels), 0.0)
     w_train = class_w[y_train].astype(np.float32)
+    clip_gender = np.array([c.gender for c in fs.clips])[fs.clip_index[train_idx]]
+    if tc.gender_loss_weights:
+        w_train *= np.array([tc.gender_loss_weights.get(g, 1.0) for g in clip_gender],
+                            dtype=np.float32)
+    tensors = (x_train, y_train, w_train)
+    if tc.gender_adversary > 0:
+        # Speakers of unknown gender are left out of the adversary's loss (weight 0).
+        tensors += ((clip_gender == "female").astype(np.float32),
+                    np.isin(clip_gender, ["female", "male"]).astype(np.float32))
     sample = x_train[fs.variant[train_idx] == VARIANT_CLEAN].astype(np.float32)
+    return _TrainingData(tf.data.Dataset.from_tensor_slices(tensors), len(train_idx),
+                         sample if len(sample) else x_train.astype(np.float32))
+
+
+def _fit_member(fs: FeatureSet, y_clip: np.ndarray, labels: list[str],
+                val_ids: np.ndarray | None, tc: TrainConfig, config: FeatureConfig,
+                data: _TrainingData, *, seed: int, name: str, progress: bool,
+                progress_callback: Callable[[int, int, dict], None]) -> tuple:
+    """One CNN: (model, best epoch, history rows)."""
+    import keras
+    import tensorflow as tf
+    from tqdm import tqdm
+
     model = build_model((config.window_frames, config.n_features), len(labels), tc.arch,
-                        sample if len(sample) else x_train.astype(np.float32))
-    steps_per_epoch = int(np.ceil(len(train_idx) / tc.batch_size))
+                        data.norm_sample, name=name)
+    steps_per_epoch = int(np.ceil(data.n_windows / tc.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
         tc.learning_rate, decay_steps=max(1, steps_per_epoch * tc.epochs), alpha=0.05
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=tc.label_smoothing),
-    )
+    emotion_loss = keras.losses.CategoricalCrossentropy(label_smoothing=tc.label_smoothing)
     n_labels = len(labels)
-    ds = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train, w_train))
-        .shuffle(len(train_idx), seed=tc.seed, reshuffle_each_iteration=True)
-        .batch(tc.batch_size)
-        .map(lambda x, y, w: (tf.cast(x, tf.float32), tf.one_hot(y, n_labels), w))
-    )
+    ds = (data.dataset.shuffle(data.n_windows, seed=seed, reshuffle_each_iteration=True)
+          .batch(tc.batch_size))
+    trainee = model
+    if tc.gender_adversary > 0:
+        trainee = with_gender_adversary(model, tc.gender_adversary)
+        ds = ds.map(lambda x, y, w, g, k: (tf.cast(x, tf.float32),
+                                           (tf.one_hot(y, n_labels), g[:, None]), (w, k)))
+        trainee.compile(optimizer=keras.optimizers.Adam(schedule),
+                        loss=[emotion_loss, keras.losses.BinaryCrossentropy()])
+    else:
+        ds = ds.map(lambda x, y, w: (tf.cast(x, tf.float32), tf.one_hot(y, n_labels), w))
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=emotion_loss)
     if tc.mixup > 0:
         alpha = float(tc.mixup)
 
         def mix(x, y, w):
             n = tf.shape(x)[0]
-            g1 = tf.random.gamma([n], alpha, seed=tc.seed)
-            g2 = tf.random.gamma([n], alpha, seed=tc.seed + 1)
+            g1 = tf.random.gamma([n], alpha, seed=seed)
+            g2 = tf.random.gamma([n], alpha, seed=seed + 1)
             lam = g1 / (g1 + g2)
             lam = tf.maximum(lam, 1.0 - lam)  # the first clip dominates: keep its weight
-            perm = tf.random.shuffle(tf.range(n), seed=tc.seed + 2)
+            perm = tf.random.shuffle(tf.range(n), seed=seed + 2)
             lx = tf.reshape(lam, [-1, 1, 1])
             ly = tf.reshape(lam, [-1, 1])
             return (lx * x + (1 - lx) * tf.gather(x, perm),
@@ -460,19 +585,16 @@ def fit(fs: FeatureSet, y_clip: np.ndarray, labels: list[str], train_ids: np.nda
 
         ds = ds.map(mix)
     ds = ds.prefetch(2)
-    spec = tf.TensorSpec(shape=(None, config.window_frames, config.n_features), dtype=tf.float32)
-    infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-
-    def model_fn(x):
-        return np.concatenate([infer(x[i:i + 512]).numpy() for i in range(0, len(x), 512)])
-
+    model_fn = batched_predict(model, config)
     history: list[dict] = []
     best_ua, best_epoch, best_weights = -1.0, tc.epochs, None
-    bar = tqdm(range(1, tc.epochs + 1), desc="training", unit="epoch", disable=not progress,
-               file=sys.stderr)
+    bar = tqdm(range(1, tc.epochs + 1), desc=f"training {name}", unit="epoch",
+               disable=not progress, file=sys.stderr)
     for epoch in bar:
-        h = model.fit(ds, epochs=1, verbose=0, shuffle=False)
+        h = trainee.fit(ds, epochs=1, verbose=0, shuffle=False)
         row = {"epoch": epoch, "loss": round(float(h.history["loss"][-1]), 4)}
+        if "gender_loss" in h.history:  # the adversary's loss: ln 2 = 0.693 means no clue
+            row["gender_loss"] = round(float(h.history["gender_loss"][-1]), 4)
         if val_ids is not None and len(val_ids):
             probs = clip_probabilities(model_fn, fs, val_ids, VARIANT_CLEAN)
             val = evaluate(probs, y_clip[val_ids], labels)
@@ -482,12 +604,10 @@ def fit(fs: FeatureSet, y_clip: np.ndarray, labels: list[str], train_ids: np.nda
                 best_weights = model.get_weights()
         history.append(row)
         bar.set_postfix({k: v for k, v in row.items() if k != "epoch"})
-        if progress_callback:
-            progress_callback(epoch, tc.epochs, row)
+        progress_callback(epoch, tc.epochs, row)
     if best_weights is not None:
         model.set_weights(best_weights)
-    model.model_fn = model_fn  # convenience for evaluation by the caller
-    return FitResult(model, best_epoch, history, time.perf_counter() - start)
+    return model, best_epoch, history
 
 
 def _gender_xy(fs: FeatureSet, clip_ids: np.ndarray, variants: Sequence[int]):

@@ -8,7 +8,7 @@
     actors steer training), and tested on the fold; mean +- std over folds. B is the headline.
 
     .venv/bin/python benchmarks/emotion_cv.py [--protocol A|B|AB] [--model-dir DIR]
-        [--dataset DIR] [--folds 0,1,..] [--epochs N] [--tag NAME]
+        [--dataset DIR] [--folds 0,1,..] [--epochs N] [--tag NAME] [--threads N]
 A candidate config can be cross-validated before shipping: --model-dir pointing at a folder
 with only a metadata.json (the shipped one with its "training" settings changed), --tag NAME.
 Prints the figures and writes benchmarks/results/emotion_cv.json.
@@ -17,6 +17,7 @@ Prints the figures and writes benchmarks/results/emotion_cv.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -80,13 +81,22 @@ def _mean_std(values):
             "values": [round(float(v), 4) for v in values]}
 
 
-def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs) -> dict:
+def train_config_of(meta: dict, epochs: int | None, threads: int) -> TrainConfig:
+    """The training settings a model version was made with (its metadata's "training")."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    tc = TrainConfig(**{k: v for k, v in meta["training"].items() if k in known})
+    tc.threads = threads
+    if epochs:
+        tc.epochs = epochs
+    return tc
+
+
+def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs, threads: int,
+               stored: dict | None) -> dict:
+    """Train and test the folds asked for; merge them with `stored` (the same settings' folds
+    from an earlier or a parallel run) and summarise all folds there are."""
     meta = json.loads((model_dir / "metadata.json").read_text())
-    t = meta["training"]
-    tc = TrainConfig(epochs=epochs or t["epochs"], mixup=t.get("mixup", 0.0), batch_size=t["batch_size"],
-                     learning_rate=t["learning_rate"], seed=t["seed"], n_augment=t["n_augment"],
-                     label_smoothing=t["label_smoothing"], arch=t["arch"],
-                     gender_pitch=bool(t.get("gender_pitch", False)))
+    tc = train_config_of(meta, epochs, threads)
     config = FeatureConfig.from_dict(meta["feature_config"])
     clips = read_dataset(dataset)
     labels = meta["labels"]
@@ -96,22 +106,22 @@ def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs) -> dict:
     y = np.array([labels.index(c.label) for c in clips])
     spk = np.array([c.speaker for c in clips])
     genders = np.array([c.gender for c in clips])
-    folds = balanced_folds(clips, 6)
-    per_fold, pooled = [], {"clean": [], "telephone": [], "y": [], "g": []}
-    for k, fold in enumerate(folds):
+    if stored and stored.get("training") != tc.to_dict():
+        stored = None  # other settings: start afresh
+    per_fold = {r["fold"]: r for r in (stored or {}).get("per_fold", [])}
+    for k, fold in enumerate(balanced_folds(clips, 6)):
         if folds_wanted and k not in folds_wanted:
             continue
         test_ids = np.flatnonzero(np.isin(spk, fold))
         train_ids = np.flatnonzero(~np.isin(spk, fold))
         start = time.perf_counter()
         r = fit(fs, y, labels, train_ids, None, tc, config, progress=True)
-        row = {"fold": k, "test_actors": fold, "train_seconds": round(time.perf_counter() - start)}
+        row = {"fold": k, "test_actors": fold, "train_seconds": round(time.perf_counter() - start),
+               "y": y[test_ids].tolist(), "genders": genders[test_ids].tolist()}
         for name, variant in (("clean", VARIANT_CLEAN), ("telephone", VARIANT_TELEPHONE)):
             probs = clip_probabilities(r.model.model_fn, fs, test_ids, variant)
             row[name] = evaluate(probs, y[test_ids], labels, genders[test_ids])
-            pooled[name].append(probs)
-        pooled["y"].append(y[test_ids])
-        pooled["g"].append(genders[test_ids])
+            row[f"{name}_probabilities"] = np.round(probs, 5).tolist()
         c, tel = row["clean"], row["telephone"]
         print(f"B fold {k} actors {fold}: UA {c['unweighted_accuracy']:.3f} "
               f"WA {c['weighted_accuracy']:.3f} AUC {c.get('distress_auc', float('nan')):.3f} "
@@ -119,37 +129,42 @@ def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs) -> dict:
               f"male UA {c['per_gender']['male']['unweighted_accuracy']:.3f} "
               f"female UA {c['per_gender']['female']['unweighted_accuracy']:.3f} "
               f"({row['train_seconds']} s)", flush=True)
-        per_fold.append(row)
+        per_fold[k] = row
+    rows = [per_fold[k] for k in sorted(per_fold)]
+    return {**summarise_b(rows, labels, tc.epochs), "per_fold": rows,
+            "model_dir": str(model_dir), "training": tc.to_dict()}
 
+
+def summarise_b(rows: list[dict], labels: list[str], epochs: int) -> dict:
     def agg(fn):
-        return _mean_std([fn(r) for r in per_fold])
+        return _mean_std([fn(r) for r in rows])
+
+    def ua(r, variant="clean", gender=None):
+        m = r[variant]["per_gender"][gender] if gender else r[variant]
+        return m["unweighted_accuracy"]
 
     summary = {
-        "epochs": tc.epochs,
-        "folds": len(per_fold),
-        "unweighted_accuracy": agg(lambda r: r["clean"]["unweighted_accuracy"]),
+        "epochs": epochs,
+        "folds": len(rows),
+        "unweighted_accuracy": agg(ua),
         "weighted_accuracy": agg(lambda r: r["clean"]["weighted_accuracy"]),
         "distress_auc": agg(lambda r: r["clean"]["distress_auc"]),
-        "telephone_unweighted_accuracy": agg(lambda r: r["telephone"]["unweighted_accuracy"]),
-        "telephone_ua_drop": agg(lambda r: r["clean"]["unweighted_accuracy"]
-                                 - r["telephone"]["unweighted_accuracy"]),
-        "male_ua": agg(lambda r: r["clean"]["per_gender"]["male"]["unweighted_accuracy"]),
-        "female_ua": agg(lambda r: r["clean"]["per_gender"]["female"]["unweighted_accuracy"]),
-        "gender_gap_ua": agg(lambda r: r["clean"]["per_gender"]["female"]["unweighted_accuracy"]
-                             - r["clean"]["per_gender"]["male"]["unweighted_accuracy"]),
-        "gender_gap_abs_ua": agg(lambda r: abs(
-            r["clean"]["per_gender"]["female"]["unweighted_accuracy"]
-            - r["clean"]["per_gender"]["male"]["unweighted_accuracy"])),
+        "telephone_unweighted_accuracy": agg(lambda r: ua(r, "telephone")),
+        "telephone_ua_drop": agg(lambda r: ua(r) - ua(r, "telephone")),
+        "male_ua": agg(lambda r: ua(r, gender="male")),
+        "female_ua": agg(lambda r: ua(r, gender="female")),
+        "gender_gap_ua": agg(lambda r: ua(r, gender="female") - ua(r, gender="male")),
+        "gender_gap_abs_ua": agg(lambda r: abs(ua(r, gender="female") - ua(r, gender="male"))),
         "train_seconds_per_fold": agg(lambda r: r["train_seconds"]),
     }
-    pooled_clean = evaluate(np.concatenate(pooled["clean"]), np.concatenate(pooled["y"]), labels,
-                            np.concatenate(pooled["g"]))
-    print(format_report("B: all folds pooled [clean]", pooled_clean))
+    pooled_clean = evaluate(np.concatenate([r["clean_probabilities"] for r in rows]),
+                            np.concatenate([r["y"] for r in rows]), labels,
+                            np.concatenate([r["genders"] for r in rows]))
+    print(format_report(f"B: {len(rows)} folds pooled [clean]", pooled_clean))
     for key, v in summary.items():
         if isinstance(v, dict):
             print(f"B {key}: {v['mean']:.4f} +- {v['std']:.4f}")
-    return {"summary": summary, "pooled_clean": pooled_clean, "per_fold": per_fold,
-            "model_dir": str(model_dir), "training": tc.to_dict()}
+    return {"summary": summary, "pooled_clean": pooled_clean}
 
 
 def main() -> None:
@@ -161,19 +176,42 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--tag", default="",
                     help="store protocol B under 'B_<tag>' (a candidate config, not shipped)")
+    ap.add_argument("--threads", type=int, default=TrainConfig().threads,
+                    help="TensorFlow threads; two processes with --threads 1 and disjoint "
+                         "--folds use 2 cores better than one with 2 (their folds merge)")
     args = ap.parse_args()
     model_dir, dataset = Path(args.model_dir), Path(args.dataset)
     out_path = ROOT / "benchmarks" / "results" / "emotion_cv.json"
-    results = json.loads(out_path.read_text()) if out_path.exists() else {}
+    key = f"B_{args.tag}" if args.tag else "B"
     if "A" in args.protocol:
-        results["A"] = protocol_a(model_dir, dataset)
+        update(out_path, "A", protocol_a(model_dir, dataset))
     if "B" in args.protocol:
         folds = {int(f) for f in args.folds.split(",") if f}
-        results[f"B_{args.tag}" if args.tag else "B"] = protocol_b(model_dir, dataset, folds,
-                                                                   args.epochs)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(results, indent=1))
+        stored = load(out_path).get(key)
+        result = protocol_b(model_dir, dataset, folds, args.epochs, args.threads, stored)
+        # Folds finished meanwhile by a parallel run with the same settings are merged too.
+        latest = load(out_path).get(key)
+        if latest and latest.get("training") == result["training"]:
+            mine = {r["fold"] for r in result["per_fold"]}
+            extra = [r for r in latest["per_fold"] if r["fold"] not in mine]
+            if extra:
+                rows = sorted(result["per_fold"] + extra, key=lambda r: r["fold"])
+                labels = json.loads((model_dir / "metadata.json").read_text())["labels"]
+                result = {**result, **summarise_b(rows, labels, result["training"]["epochs"]),
+                          "per_fold": rows}
+        update(out_path, key, result)
     print(f"wrote {out_path}")
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def update(path: Path, key: str, value: dict) -> None:
+    results = load(path)
+    results[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

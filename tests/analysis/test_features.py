@@ -129,3 +129,42 @@ def test_noise_snr_and_seeded_augmentation_are_reproducible():
     np.testing.assert_array_equal(a, b)
     mu = augment.mu_law_roundtrip(x)
     assert np.max(np.abs(mu - x)) < 0.01
+
+
+def _glide(f_start: float, f_end: float, seconds: float = 2.0, sr: int = 16_000) -> np.ndarray:
+    """A harmonic-rich voice-like tone whose pitch moves from f_start to f_end (geometric)."""
+    t = np.arange(int(seconds * sr)) / sr
+    f = f_start * (f_end / f_start) ** (t / seconds)
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    return (0.2 * sum(np.sin(k * phase) / k for k in range(1, 6))).astype(np.float32)
+
+
+def test_pitch_columns_follow_intonation_relative_to_the_speakers_own_median():
+    from analysis.features import pitch_frames
+
+    config = FeatureConfig(pitch_features=True)
+    low, high = pitch_frames(_glide(100, 200), config), pitch_frames(_glide(200, 400), config)
+    # A man's and a woman's voice rising by the same octave give the same relative contour.
+    for rel in (low[0], high[0]):
+        assert rel[5] == pytest.approx(-6, abs=1.0) and rel[-6] == pytest.approx(6, abs=1.0)
+    np.testing.assert_allclose(low[0][5:-5], high[0][5:-5], atol=1.0)
+    assert np.median(low[1]) > 0.9  # periodic
+    noise = np.random.default_rng(0).standard_normal(32_000).astype(np.float32) * 0.1
+    unvoiced = pitch_frames(noise, config)
+    assert np.median(unvoiced[1]) < 0.5 and np.mean(unvoiced[0] == 0) > 0.8
+
+
+def test_pitch_features_extend_frames_and_old_metadata_means_off():
+    config = FeatureConfig(pitch_features=True)
+    samples = _glide(120, 180)
+    frames = frame_features(samples, config)
+    base = frame_features(samples, DEFAULT_CONFIG)
+    assert frames.shape == (base.shape[0], DEFAULT_CONFIG.n_features + 2) == (
+        base.shape[0], config.n_features)
+    np.testing.assert_array_equal(frames[:, : base.shape[1]], base)
+    assert config.feature_names()[-2:] == ["f0_rel_semitones", "periodicity"]
+    # Metadata written before the pitch settings existed loads as "no pitch columns".
+    old = {k: v for k, v in DEFAULT_CONFIG.to_dict().items()
+           if k not in ("pitch_features", "f0_min", "f0_max")}
+    assert FeatureConfig.from_dict(old) == DEFAULT_CONFIG
+    assert FeatureConfig.from_dict(config.to_dict()) == config

@@ -122,3 +122,49 @@ def test_agency_112_dataset_trains_with_gender_pitch(tmp_path):
     assert meta["training"]["gender_pitch"] is True
     assert meta["training"]["augmentations"] == ["clean", "telephone", "gender_pitch"]
     assert len(list((tmp_path / "cache").glob("features-*.npz"))) == 2
+
+
+def test_gender_adversary_and_loss_weights_train_and_save_only_the_emotion_head(tmp_path):
+    from dataclasses import replace
+
+    data = make_112_set(tmp_path / "agency")
+    tc = replace(TINY, epochs=2, gender_adversary=0.5, gender_loss_weights={"male": 2.0})
+    meta = train_emotion_model(data, tmp_path / "adv-v1", train_config=tc,
+                               cache_dir=tmp_path / "cache", progress=False, log=lambda s: None)
+    assert meta["training"]["gender_adversary"] == 0.5
+    assert meta["training"]["gender_loss_weights"] == {"male": 2.0}
+    history = meta["training"]["history"]
+    assert len(history) == 2 and all(np.isfinite(row["gender_loss"]) for row in history)
+    clf = load_classifier(tmp_path / "adv-v1")
+    assert [layer.name for layer in clf.model.layers if "gender" in layer.name] == []
+    assert len(clf.model.outputs) == 1
+
+
+def test_gender_adversary_settings_are_checked():
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="mixup"):
+        replace(TINY, gender_adversary=0.5, mixup=0.4)
+    with pytest.raises(ValueError, match=">= 0"):
+        replace(TINY, gender_adversary=-1.0)
+
+
+def test_an_ensemble_saves_as_one_model_averaging_its_members(tmp_path):
+    from dataclasses import replace
+
+    data = make_112_set(tmp_path / "agency")
+    seen = []
+    meta = train_emotion_model(data, tmp_path / "ens-v1", train_config=replace(TINY, ensemble=2),
+                               cache_dir=tmp_path / "cache", progress=False, log=lambda s: None,
+                               progress_callback=lambda e, n, row: seen.append((e, n)))
+    assert seen == [(1, 2), (2, 2)]
+    assert meta["training"]["ensemble"] == 2 and len(meta["training"]["best_epoch"]) == 2
+    assert [row["member"] for row in meta["training"]["history"]] == [0, 1]
+    clf = load_classifier(tmp_path / "ens-v1")
+    members = [layer for layer in clf.model.layers if layer.name.startswith("emotion_cnn1d_")]
+    assert len(members) == 2
+    x = np.random.default_rng(1).standard_normal(
+        (3, *clf.model.input_shape[1:])).astype(np.float32)
+    expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(clf.model.predict(x, verbose=0), expected, atol=1e-6)
+    assert not np.allclose(members[0].predict(x, verbose=0), members[1].predict(x, verbose=0))

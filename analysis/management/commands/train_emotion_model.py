@@ -32,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--gender-pitch", action="store_true",
                             help="experimental: pitch-shift male voices up and female voices down "
                                  "in training (did not narrow the gender gap under 6-fold CV)")
+        parser.add_argument("--ensemble", type=int, default=None,
+                            help="number of CNNs (seeds seed, seed+1, ...) whose probabilities "
+                                 "the saved model averages")
         parser.add_argument("--overwrite", action="store_true")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -44,7 +47,7 @@ class Command(BaseCommand):
             raise CommandError("No --dataset given and no RAVDESS folder found.")
         tc = TrainConfig()
         for opt, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("seed", "seed"),
-                          ("augment", "n_augment")):
+                          ("augment", "n_augment"), ("ensemble", "ensemble")):
             if opts[opt] is not None:
                 setattr(tc, attr, opts[opt])
         tc.gender_pitch = opts["gender_pitch"]
