@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from analysis import audio, augment  # noqa: E402
+from analysis import SHIPPED_EMOTION_MODEL, audio, augment  # noqa: E402
 from analysis.datasets import (  # noqa: E402
     balanced_folds,
     default_ravdess_dir,
@@ -48,7 +48,7 @@ from analysis.training import (  # noqa: E402
     format_report,
 )
 
-DEFAULT_MODEL = ROOT / "ml_models" / "emotion-ravdess-v1"
+DEFAULT_MODEL = ROOT / "ml_models" / SHIPPED_EMOTION_MODEL
 
 
 def protocol_a(model_dir: Path, dataset: Path) -> dict:
@@ -117,7 +117,8 @@ def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs, threads: in
         start = time.perf_counter()
         r = fit(fs, y, labels, train_ids, None, tc, config, progress=True)
         row = {"fold": k, "test_actors": fold, "train_seconds": round(time.perf_counter() - start),
-               "y": y[test_ids].tolist(), "genders": genders[test_ids].tolist()}
+               "y": y[test_ids].tolist(), "genders": genders[test_ids].tolist(),
+               "speakers": spk[test_ids].tolist()}
         for name, variant in (("clean", VARIANT_CLEAN), ("telephone", VARIANT_TELEPHONE)):
             probs = clip_probabilities(r.model.model_fn, fs, test_ids, variant)
             row[name] = evaluate(probs, y[test_ids], labels, genders[test_ids])
@@ -164,7 +165,29 @@ def summarise_b(rows: list[dict], labels: list[str], epochs: int) -> dict:
     for key, v in summary.items():
         if isinstance(v, dict):
             print(f"B {key}: {v['mean']:.4f} +- {v['std']:.4f}")
+    per_actor = actor_accuracy(rows)
+    if per_actor:
+        summary["per_actor_ua"] = per_actor
+        print("B per actor UA (m/f): " + "  ".join(
+            f"{a}{g[0]} {ua:.2f}" for a, (g, ua) in per_actor.items()))
     return {"summary": summary, "pooled_clean": pooled_clean}
+
+
+def actor_accuracy(rows: list[dict]) -> dict[str, tuple[str, float]]:
+    """Unweighted accuracy of each test actor (from the folds' stored predictions)."""
+    from sklearn.metrics import recall_score
+
+    out = {}
+    for r in rows:
+        if "speakers" not in r:
+            continue
+        spk, y = np.asarray(r["speakers"]), np.asarray(r["y"])
+        pred = np.asarray(r["clean_probabilities"]).argmax(axis=1)
+        for actor in sorted(set(spk.tolist())):
+            m = spk == actor
+            out[actor] = (r["genders"][int(np.flatnonzero(m)[0])],
+                          round(float(recall_score(y[m], pred[m], average="macro")), 4))
+    return dict(sorted(out.items()))
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from analysis import audio, gender  # noqa: E402
+from analysis import SHIPPED_EMOTION_MODEL, audio, gender  # noqa: E402
 from analysis.datasets import default_ravdess_dir, read_dataset  # noqa: E402
 
 TRAIN = {f"{a:02d}" for a in range(1, 17)}
@@ -31,7 +31,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default=str(default_ravdess_dir()))
     ap.add_argument("--per-actor", type=int, default=20)
-    ap.add_argument("--model-dir", default=str(ROOT / "ml_models" / "emotion-ravdess-v1"))
+    ap.add_argument("--model-dir", default=str(ROOT / "ml_models" / SHIPPED_EMOTION_MODEL))
     ap.add_argument("--learned-only", action="store_true")
     args = ap.parse_args()
     clips = read_dataset(args.dataset)

@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
-from analysis import audio  # noqa: E402
+from analysis import SHIPPED_EMOTION_MODEL, audio  # noqa: E402
 from analysis.datasets import default_ravdess_dir, read_dataset  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model-dir", default=str(ROOT / "ml_models" / "emotion-ravdess-v1"))
+    ap.add_argument("--model-dir", default=str(ROOT / "ml_models" / SHIPPED_EMOTION_MODEL))
     ap.add_argument("--dataset", default=str(default_ravdess_dir()))
     ap.add_argument("--repeats", type=int, default=50)
     ap.add_argument("--batch", type=int, default=200)

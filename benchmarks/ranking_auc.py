@@ -1,6 +1,6 @@
 """Does the acoustic distress component rank genuine distress above the rest, on unseen actors?
 
-    .venv/bin/python benchmarks/ranking_auc.py [--model ml_models/emotion-ravdess-v1]
+    .venv/bin/python benchmarks/ranking_auc.py [--model ml_models/<version>]
 Clips of the model's held-out test actors (from its metadata): angry/fearful/sad count as genuine
 distress, happy/calm/neutral as not (disgust and surprised are left out). The score is the triage
 'distress' component (default label mapping). Prints ROC AUC; writes results/ranking_auc.json.
@@ -18,6 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from analysis import SHIPPED_EMOTION_MODEL  # noqa: E402
+
 DISTRESS = {"angry", "fearful", "sad"}
 NOT_DISTRESS = {"happy", "calm", "neutral"}
 
@@ -30,7 +32,7 @@ def main() -> None:
     from benchmarks._django import write_results
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", default=str(REPO / "ml_models" / "emotion-ravdess-v1"))
+    parser.add_argument("--model", default=str(REPO / "ml_models" / SHIPPED_EMOTION_MODEL))
     parser.add_argument("--dataset", default=os.environ.get("RAVDESS_DIR", str(REPO.parent / "shared/data/ravdess")))
     args = parser.parse_args()
     meta = json.loads((Path(args.model) / "metadata.json").read_text())

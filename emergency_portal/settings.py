@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from analysis import SHIPPED_EMOTION_MODEL
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -132,7 +134,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Machine-learning artefacts.
 ML_MODELS_DIR = Path(env.str("ML_MODELS_DIR", default=str(BASE_DIR / "ml_models")))
 EMOTION_MODEL_DIR = Path(
-    env.str("EMOTION_MODEL_DIR", default=str(ML_MODELS_DIR / "emotion-ravdess-v1"))
+    env.str("EMOTION_MODEL_DIR", default=str(ML_MODELS_DIR / SHIPPED_EMOTION_MODEL))
 )
 SPEECH_MODELS_DIR = Path(
     env.str("SPEECH_MODELS_DIR", default=str(BASE_DIR / "var" / "speech-models"))

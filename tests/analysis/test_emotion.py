@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import audio
+from analysis import SHIPPED_EMOTION_MODEL, audio
 from analysis.datasets import default_ravdess_dir
 from analysis.emotion import (
     METADATA_FILE,
@@ -23,7 +23,7 @@ from analysis.emotion import (
 )
 from analysis.gender import estimate_gender
 
-SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / "emotion-ravdess-v1"
+SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / SHIPPED_EMOTION_MODEL
 RAVDESS = default_ravdess_dir()
 needs_ravdess = pytest.mark.skipif(RAVDESS is None or not RAVDESS.is_dir(),
                                    reason="RAVDESS corpus not available (set RAVDESS_DIR)")
@@ -58,7 +58,7 @@ def test_loaded_once_per_process_and_thread_safe(classifier):
     for t in threads:
         t.join()
     assert all(c is classifier for c in got)
-    assert classifier.version == "emotion-ravdess-v1"
+    assert classifier.version == SHIPPED_EMOTION_MODEL
 
 
 @needs_ravdess
