@@ -75,6 +75,7 @@ class FeatureConfig:
         return cls(**data)
 
 
+VOICED_PERIODICITY = 0.6  # frames above count as voiced (their f0 is trusted)
 _ADDED_LATER = {"pitch_features": False, "f0_min": 60.0, "f0_max": 500.0}
 DEFAULT_CONFIG = FeatureConfig()
 
@@ -156,9 +157,9 @@ def pitch_frames(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) ->
     """(2, frames): f0 in semitones from the clip's median voiced f0 (0 when unvoiced), and
     periodicity (normalised autocorrelation at the f0 period, 0..1).
 
-    The STFT frame (n_fft = 32 ms) cannot resolve the harmonics of a low male voice, so the
-    log-mel shows a woman's intonation far better than a man's. Pitch relative to the caller's
-    own median carries the intonation for both alike and nothing of the voice's register.
+    The STFT frame (n_fft = 32 ms) barely resolves the harmonics of a low male voice, so the
+    log-mel shows a woman's intonation more clearly than a man's. Pitch relative to the caller's
+    own median carries the intonation of both alike and nothing of the voice's register.
     """
     import librosa
 
@@ -179,7 +180,7 @@ def pitch_frames(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) ->
     a, b = frames[rows, cols], frames[rows + lag[None, :], cols]
     denom = np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
     periodicity = np.clip(np.sum(a * b, axis=0) / np.maximum(denom, 1e-9), 0.0, 1.0)
-    voiced = periodicity > 0.6
+    voiced = periodicity > VOICED_PERIODICITY
     rel = np.zeros(frames.shape[1], dtype=np.float32)
     if voiced.any():
         semitones = 12.0 * np.log2(f0[: frames.shape[1]])
