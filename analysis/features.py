@@ -45,18 +45,33 @@ class FeatureConfig:
     pitch_features: bool = False
     f0_min: float = 60.0
     f0_max: float = 500.0
+    # Vocal-tract-length normalisation (see vtln_warp): 0 = off; 0.3 moves the formants of a
+    # typical man's and woman's voice onto the same mel bands.
+    vtln_strength: float = 0.0
+    vtln_ref_f0: float = 190.0
+    # One more column holding log2 of the clip's warp, so the voice's overall pitch level
+    # (raised by anger and fear as much as by a short vocal tract) is not lost to the warp.
+    vtln_warp_column: bool = False
     feature_version: int = FEATURE_VERSION
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.vtln_strength <= 1.0:
+            raise FeatureError(f"vtln_strength must be within 0..1, got {self.vtln_strength}.")
+        if self.vtln_warp_column and not self.vtln_strength:
+            raise FeatureError("vtln_warp_column needs vtln_strength > 0.")
 
     @property
     def n_features(self) -> int:
-        return self.n_mels + 3 * self.n_mfcc + 2 + (2 if self.pitch_features else 0)
+        return (self.n_mels + 3 * self.n_mfcc + 2 + (2 if self.pitch_features else 0)
+                + (1 if self.vtln_warp_column else 0))
 
     def feature_names(self) -> list[str]:
         names = [f"logmel_{i}" for i in range(self.n_mels)]
         for prefix in ("mfcc", "mfcc_d1", "mfcc_d2"):
             names += [f"{prefix}_{i}" for i in range(self.n_mfcc)]
         names += ["zcr", "rms_db"]
-        return names + (["f0_rel_semitones", "periodicity"] if self.pitch_features else [])
+        names += ["f0_rel_semitones", "periodicity"] if self.pitch_features else []
+        return names + (["vtln_log2_warp"] if self.vtln_warp_column else [])
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,7 +91,9 @@ class FeatureConfig:
 
 
 VOICED_PERIODICITY = 0.6  # frames above count as voiced (their f0 is trusted)
-_ADDED_LATER = {"pitch_features": False, "f0_min": 60.0, "f0_max": 500.0}
+VTLN_MAX_WARP = 1.25  # a warp factor is kept within [1 / 1.25, 1.25]
+_ADDED_LATER = {"pitch_features": False, "f0_min": 60.0, "f0_max": 500.0,
+                "vtln_strength": 0.0, "vtln_ref_f0": 190.0, "vtln_warp_column": False}
 DEFAULT_CONFIG = FeatureConfig()
 
 
@@ -125,7 +142,11 @@ def frame_features(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) 
         samples = np.pad(samples, (0, config.n_fft - samples.size))
     stft = librosa.stft(samples, n_fft=config.n_fft, hop_length=config.hop_length, center=True)
     power = (np.abs(stft) ** 2).astype(np.float32)
-    mel = _mel_basis(config) @ power
+    basis = _mel_basis(config)
+    warp = vtln_warp(samples, config) if config.vtln_strength else 1.0
+    if warp != 1.0:
+        basis = warped_mel_basis(basis, warp, config)
+    mel = basis @ power
     log_mel = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).astype(np.float32)
     mfcc = scipy.fft.dct(log_mel, axis=0, type=2, norm="ortho")[: config.n_mfcc]
     n_frames = log_mel.shape[1]
@@ -146,6 +167,8 @@ def frame_features(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) 
     columns = [log_mel, mfcc, d1, d2, zcr[:, :n_frames], rms_db[:, :n_frames]]
     if config.pitch_features:
         columns.append(pitch_frames(samples, config)[:, :n_frames])
+    if config.vtln_warp_column:
+        columns.append(np.full((1, n_frames), np.log2(warp), dtype=np.float32))
     frames = np.concatenate(columns)
     out = np.ascontiguousarray(frames.T, dtype=np.float32)
     if not np.all(np.isfinite(out)):
@@ -161,6 +184,22 @@ def pitch_frames(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) ->
     log-mel shows a woman's intonation more clearly than a man's. Pitch relative to the caller's
     own median carries the intonation of both alike and nothing of the voice's register.
     """
+    n_frames = 1 + len(samples) // config.hop_length
+    f0, periodicity = f0_periodicity(samples, config)
+    voiced = periodicity > VOICED_PERIODICITY
+    rel = np.zeros(f0.size, dtype=np.float32)
+    if voiced.any():
+        semitones = 12.0 * np.log2(f0)
+        rel = np.where(voiced, np.clip(semitones - np.median(semitones[voiced]), -12, 12), 0.0)
+    out = np.zeros((2, n_frames), dtype=np.float32)
+    out[0, : rel.size] = rel
+    out[1, : periodicity.size] = periodicity
+    return out
+
+
+def f0_periodicity(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame (hop_length steps): f0 in Hz (librosa.yin) and its periodicity, 0..1."""
     import librosa
 
     sr, hop = config.sample_rate, config.hop_length
@@ -172,23 +211,54 @@ def pitch_frames(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) ->
     if padded.size < frame:
         padded = np.pad(padded, (0, frame - padded.size))
     frames = librosa.util.frame(padded, frame_length=frame, hop_length=hop)[:, : f0.size]
+    f0 = f0[: frames.shape[1]]
     max_lag = int(np.ceil(sr / config.f0_min))
     width = frame - max_lag
-    lag = np.clip(np.rint(sr / f0[: frames.shape[1]]).astype(int), 1, max_lag)
+    lag = np.clip(np.rint(sr / f0).astype(int), 1, max_lag)
     rows = np.arange(width)[:, None]
     cols = np.arange(frames.shape[1])[None, :]
     a, b = frames[rows, cols], frames[rows + lag[None, :], cols]
     denom = np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
     periodicity = np.clip(np.sum(a * b, axis=0) / np.maximum(denom, 1e-9), 0.0, 1.0)
-    voiced = periodicity > VOICED_PERIODICITY
-    rel = np.zeros(frames.shape[1], dtype=np.float32)
-    if voiced.any():
-        semitones = 12.0 * np.log2(f0[: frames.shape[1]])
-        rel = np.where(voiced, np.clip(semitones - np.median(semitones[voiced]), -12, 12), 0.0)
-    out = np.zeros((2, n_frames), dtype=np.float32)
-    out[0, : rel.size] = rel
-    out[1, : periodicity.size] = periodicity
-    return out
+    return f0, periodicity
+
+
+def vtln_warp(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> float:
+    """The clip's frequency warp factor: (median voiced f0 / vtln_ref_f0) ** vtln_strength.
+
+    Higher voices come from shorter vocal tracts whose formants sit higher; reading the
+    spectrum at frequencies scaled by this factor puts a man's and a woman's formants in the
+    same mel bands. It uses only the audio, never a gender label. 1.0 when nothing is voiced.
+    """
+    f0, periodicity = f0_periodicity(samples, config)
+    voiced = f0[periodicity > VOICED_PERIODICITY]
+    if voiced.size == 0:
+        return 1.0
+    warp = (float(np.median(voiced)) / config.vtln_ref_f0) ** config.vtln_strength
+    return float(np.clip(warp, 1.0 / VTLN_MAX_WARP, VTLN_MAX_WARP))
+
+
+def warped_mel_basis(basis: np.ndarray, warp: float, config: FeatureConfig = DEFAULT_CONFIG
+                     ) -> np.ndarray:
+    """The mel filters moved by `warp`: a filter centred on f now reads around warp * f.
+
+    The warp is piecewise linear (as Kaldi's VTLN): warp * f up to a knee, then a straight
+    line to the Nyquist frequency, so no filter falls off the top of the spectrum. Dividing
+    by the warp keeps a flat spectrum's energies unchanged as the filters widen.
+    """
+    if warp == 1.0:
+        return basis
+    nyquist = config.sample_rate / 2.0
+    n_bins = basis.shape[1]
+    knee = 0.8 * nyquist / max(warp, 1.0)
+    # For each FFT bin, the frequency of the unwarped axis it corresponds to.
+    source_hz = np.interp(np.linspace(0.0, nyquist, n_bins),
+                          [0.0, warp * knee, nyquist], [0.0, knee, nyquist])
+    position = source_hz / nyquist * (n_bins - 1)
+    low = np.minimum(position.astype(int), n_bins - 2)
+    frac = (position - low).astype(np.float32)
+    warped = basis[:, low] * (1.0 - frac) + basis[:, low + 1] * frac
+    return (warped / warp).astype(np.float32)
 
 
 def to_windows(frames: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> np.ndarray:

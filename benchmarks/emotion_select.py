@@ -59,7 +59,12 @@ TRAIN_CHANGES = {
     "male_w15": {"gender_loss_weights": {"male": 1.5}},
     "adversary03": {"gender_adversary": 0.3},
 }
-FEATURE_CHANGES = {"pitch": {"pitch_features": True}}
+FEATURE_CHANGES = {
+    "pitch": {"pitch_features": True},
+    "vtln03": {"vtln_strength": 0.3},
+    "vtln03col": {"vtln_strength": 0.3, "vtln_warp_column": True},
+    "hires": {"n_fft": 1024, "n_mels": 128},
+}
 INNER_FOLDS = {"17-20": ["17", "18", "19", "20"], "13-16": ["13", "14", "15", "16"]}
 
 
@@ -97,7 +102,7 @@ def main() -> None:
         splits = {k: v for k, v in INNER_FOLDS.items()
                   if not args.inner_fold or k in args.inner_fold}
     names = args.only or ([*CANDIDATES, *TRAIN_CHANGES] if args.mode == "best"
-                          else ["base", "pitch", "male_w15", "adversary03"])
+                          else ["base", "male_w15", "adversary03", *FEATURE_CHANGES])
     out_path = Path(__file__).parent / "results" / (
         "emotion_select.json" if args.mode == "best" else "emotion_select_inner.json")
     results: dict = {}

@@ -168,3 +168,65 @@ def test_pitch_features_extend_frames_and_old_metadata_means_off():
            if k not in ("pitch_features", "f0_min", "f0_max")}
     assert FeatureConfig.from_dict(old) == DEFAULT_CONFIG
     assert FeatureConfig.from_dict(config.to_dict()) == config
+
+
+def _vowel(f0: float, formant_scale: float, seconds: float = 1.5, sr: int = 16_000) -> np.ndarray:
+    """A steady vowel: harmonics of f0 shaped by three formants (500/1500/2500 Hz x scale)."""
+    t = np.arange(int(seconds * sr)) / sr
+    formants = np.array([500.0, 1500.0, 2500.0]) * formant_scale
+    x = np.zeros_like(t)
+    for k in range(1, int(7000 // f0)):
+        amp = np.exp(-(((k * f0) - formants) / 150.0) ** 2).sum() + 0.01
+        x += amp * np.sin(2 * np.pi * k * f0 * t)
+    return (0.1 * x / np.abs(x).max()).astype(np.float32)
+
+
+def test_warped_mel_filters_move_by_the_warp_and_none_falls_off_the_spectrum():
+    from analysis.features import _mel_basis, warped_mel_basis
+
+    basis = _mel_basis(DEFAULT_CONFIG)
+    assert warped_mel_basis(basis, 1.0) is basis
+    bin_hz = DEFAULT_CONFIG.sample_rate / DEFAULT_CONFIG.n_fft
+    for warp in (0.8, 1.25):
+        warped = warped_mel_basis(basis, warp)
+        assert warped.shape == basis.shape and warped.dtype == np.float32
+        assert np.all(warped.sum(axis=1) > 0)  # even the top filters still read something
+        for row in (20, 30):  # below the knee the warp is linear
+            assert warped[row].argmax() * bin_hz == pytest.approx(
+                warp * basis[row].argmax() * bin_hz, abs=1.5 * bin_hz)
+
+
+def test_vtln_puts_a_low_and_a_high_voice_on_the_same_formant_bands():
+    from analysis.features import vtln_warp
+
+    config = FeatureConfig(vtln_strength=0.3)
+    man, woman = _vowel(110, 1.0), _vowel(200, 1.17)  # a shorter vocal tract: formants +17 %
+    assert vtln_warp(man, config) < 0.9 < 1.0 < vtln_warp(woman, config)
+    noise = np.random.default_rng(0).standard_normal(24_000).astype(np.float32) * 0.1
+    assert vtln_warp(noise, config) == 1.0  # nothing voiced: no warp
+
+    def envelope_gap(cfg):  # MFCCs 1-12 describe the spectral envelope (the formants)
+        a, b = frame_features(man, cfg), frame_features(woman, cfg)
+        start = cfg.n_mels + 1
+        return np.abs(a[:, start:start + 12].mean(0) - b[:, start:start + 12].mean(0)).mean()
+
+    assert envelope_gap(config) < 0.6 * envelope_gap(DEFAULT_CONFIG)
+    # Metadata written before VTLN existed loads as "off".
+    old = {k: v for k, v in DEFAULT_CONFIG.to_dict().items() if not k.startswith("vtln")}
+    assert FeatureConfig.from_dict(old) == DEFAULT_CONFIG
+
+
+def test_vtln_warp_column_keeps_the_voices_pitch_level():
+    from analysis.features import vtln_warp
+
+    warped = FeatureConfig(vtln_strength=0.3)
+    with_column = FeatureConfig(vtln_strength=0.3, vtln_warp_column=True)
+    voice = _vowel(120, 1.0)
+    frames = frame_features(voice, with_column)
+    assert frames.shape[1] == with_column.n_features == DEFAULT_CONFIG.n_features + 1
+    np.testing.assert_array_equal(frames[:, :-1], frame_features(voice, warped))
+    np.testing.assert_allclose(frames[:, -1], np.log2(vtln_warp(voice, warped)), rtol=1e-5)
+    with pytest.raises(FeatureError, match="needs vtln_strength"):
+        FeatureConfig(vtln_warp_column=True)
+    with pytest.raises(FeatureError, match="0..1"):
+        FeatureConfig(vtln_strength=-0.1)

@@ -168,3 +168,25 @@ def test_an_ensemble_saves_as_one_model_averaging_its_members(tmp_path):
     expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
     np.testing.assert_allclose(clf.model.predict(x, verbose=0), expected, atol=1e-6)
     assert not np.allclose(members[0].predict(x, verbose=0), members[1].predict(x, verbose=0))
+
+
+def test_train_command_with_vtln_writes_and_loads_a_warped_model(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from analysis import audio
+
+    data = make_112_set(tmp_path / "agency")
+    out = tmp_path / "vtln-v1"
+    common = ["--dataset", str(data), "--epochs", "1", "--augment", "0",
+              "--cache-dir", str(tmp_path / "cache"), "--no-progress"]
+    with pytest.raises(CommandError, match="0..1"):
+        call_command("train_emotion_model", *common, "--out", str(out), "--vtln", "1.5")
+    assert not out.exists()
+    call_command("train_emotion_model", *common, "--out", str(out), "--vtln", "0.3")
+    config = read_metadata(out)["feature_config"]
+    assert config["vtln_strength"] == 0.3 and config["vtln_warp_column"] is True
+    clf = load_classifier(out)
+    assert clf.model.input_shape[-1] == clf.config.n_features
+    assert clf.config.feature_names()[-1] == "vtln_log2_warp"
+    pred = clf.classify(audio.load(next(data.rglob("*.wav"))))
+    assert sum(pred.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
