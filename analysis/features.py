@@ -143,7 +143,10 @@ def frame_features(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) 
     stft = librosa.stft(samples, n_fft=config.n_fft, hop_length=config.hop_length, center=True)
     power = (np.abs(stft) ** 2).astype(np.float32)
     basis = _mel_basis(config)
-    warp = vtln_warp(samples, config) if config.vtln_strength else 1.0
+    # yin is the slowest step here: run it once for both settings that need it.
+    pitch = (f0_periodicity(samples, config)
+             if config.pitch_features or config.vtln_strength else None)
+    warp = _warp_from_pitch(*pitch, config) if config.vtln_strength else 1.0
     if warp != 1.0:
         basis = warped_mel_basis(basis, warp, config)
     mel = basis @ power
@@ -166,7 +169,7 @@ def frame_features(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) 
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-5))
     columns = [log_mel, mfcc, d1, d2, zcr[:, :n_frames], rms_db[:, :n_frames]]
     if config.pitch_features:
-        columns.append(pitch_frames(samples, config)[:, :n_frames])
+        columns.append(_pitch_columns(*pitch, len(samples), config)[:, :n_frames])
     if config.vtln_warp_column:
         columns.append(np.full((1, n_frames), np.log2(warp), dtype=np.float32))
     frames = np.concatenate(columns)
@@ -184,8 +187,12 @@ def pitch_frames(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) ->
     log-mel shows a woman's intonation more clearly than a man's. Pitch relative to the caller's
     own median carries the intonation of both alike and nothing of the voice's register.
     """
-    n_frames = 1 + len(samples) // config.hop_length
-    f0, periodicity = f0_periodicity(samples, config)
+    return _pitch_columns(*f0_periodicity(samples, config), len(samples), config)
+
+
+def _pitch_columns(f0: np.ndarray, periodicity: np.ndarray, n_samples: int,
+                   config: FeatureConfig) -> np.ndarray:
+    n_frames = 1 + n_samples // config.hop_length
     voiced = periodicity > VOICED_PERIODICITY
     rel = np.zeros(f0.size, dtype=np.float32)
     if voiced.any():
@@ -230,7 +237,10 @@ def vtln_warp(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> fl
     spectrum at frequencies scaled by this factor puts a man's and a woman's formants in the
     same mel bands. It uses only the audio, never a gender label. 1.0 when nothing is voiced.
     """
-    f0, periodicity = f0_periodicity(samples, config)
+    return _warp_from_pitch(*f0_periodicity(samples, config), config)
+
+
+def _warp_from_pitch(f0: np.ndarray, periodicity: np.ndarray, config: FeatureConfig) -> float:
     voiced = f0[periodicity > VOICED_PERIODICITY]
     if voiced.size == 0:
         return 1.0
