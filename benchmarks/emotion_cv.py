@@ -9,8 +9,12 @@
 
     .venv/bin/python benchmarks/emotion_cv.py [--protocol A|B|AB] [--model-dir DIR]
         [--dataset DIR] [--folds 0,1,..] [--epochs N] [--tag NAME] [--threads N]
+        [--oracle-speaker-norm]
 A candidate config can be cross-validated before shipping: --model-dir pointing at a folder
 with only a metadata.json (the shipped one with its "training" settings changed), --tag NAME.
+--oracle-speaker-norm (a diagnostic, stored as B_<tag>-oracle-spknorm) z-scores every actor's
+features by that actor's own statistics over all their clips, test actors included; see
+speaker_normalised().
 Prints the figures and writes benchmarks/results/emotion_cv.json.
 """
 
@@ -39,6 +43,7 @@ from analysis.features import FeatureConfig  # noqa: E402
 from analysis.training import (  # noqa: E402
     VARIANT_CLEAN,
     VARIANT_TELEPHONE,
+    FeatureSet,
     TrainConfig,
     clip_probabilities,
     compute_features,
@@ -91,8 +96,28 @@ def train_config_of(meta: dict, epochs: int | None, threads: int) -> TrainConfig
     return tc
 
 
+def speaker_normalised(fs: FeatureSet, speakers: np.ndarray) -> FeatureSet:
+    """ORACLE, for diagnosis only: each (actor, variant) group of windows z-scored per feature
+    by the group's own mean and std over all its frames, the test actors' groups included.
+
+    It needs every clip of a speaker, all emotions, so no product can do it (a 112 call is
+    one clip of one caller); it shows how much of a gap speaker offsets (voice register,
+    vocal tract, recording level) could explain at most."""
+    windows = np.empty_like(fs.windows)
+    owner = speakers[fs.clip_index]
+    for spk in np.unique(owner):
+        for v in np.unique(fs.variant):
+            idx = np.flatnonzero((owner == spk) & (fs.variant == v))
+            if not len(idx):
+                continue
+            w = fs.windows[idx].astype(np.float32)
+            mean, std = w.mean(axis=(0, 1)), w.std(axis=(0, 1))
+            windows[idx] = ((w - mean) / np.maximum(std, 1e-3)).astype(fs.windows.dtype)
+    return FeatureSet(windows, fs.clip_index, fs.variant, fs.clips)
+
+
 def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs, threads: int,
-               stored: dict | None) -> dict:
+               stored: dict | None, oracle_speaker_norm: bool = False) -> dict:
     """Train and test the folds asked for; merge them with `stored` (the same settings' folds
     from an earlier or a parallel run) and summarise all folds there are."""
     meta = json.loads((model_dir / "metadata.json").read_text())
@@ -106,6 +131,8 @@ def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs, threads: in
     y = np.array([labels.index(c.label) for c in clips])
     spk = np.array([c.speaker for c in clips])
     genders = np.array([c.gender for c in clips])
+    if oracle_speaker_norm:
+        fs = speaker_normalised(fs, spk)
     if stored and stored.get("training") != tc.to_dict():
         stored = None  # other settings: start afresh
     per_fold = {r["fold"]: r for r in (stored or {}).get("per_fold", [])}
@@ -199,19 +226,23 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--tag", default="",
                     help="store protocol B under 'B_<tag>' (a candidate config, not shipped)")
+    ap.add_argument("--oracle-speaker-norm", action="store_true",
+                    help="diagnostic: z-score each actor by their own statistics (not deployable)")
     ap.add_argument("--threads", type=int, default=TrainConfig().threads,
                     help="TensorFlow threads; two processes with --threads 1 and disjoint "
                          "--folds use 2 cores better than one with 2 (their folds merge)")
     args = ap.parse_args()
     model_dir, dataset = Path(args.model_dir), Path(args.dataset)
     out_path = ROOT / "benchmarks" / "results" / "emotion_cv.json"
-    key = f"B_{args.tag}" if args.tag else "B"
+    tag = "-".join(filter(None, [args.tag, "oracle-spknorm" if args.oracle_speaker_norm else ""]))
+    key = f"B_{tag}" if tag else "B"
     if "A" in args.protocol:
         update(out_path, "A", protocol_a(model_dir, dataset))
     if "B" in args.protocol:
         folds = {int(f) for f in args.folds.split(",") if f}
         stored = load(out_path).get(key)
-        result = protocol_b(model_dir, dataset, folds, args.epochs, args.threads, stored)
+        result = protocol_b(model_dir, dataset, folds, args.epochs, args.threads, stored,
+                            args.oracle_speaker_norm)
         # Folds finished meanwhile by a parallel run with the same settings are merged too.
         latest = load(out_path).get(key)
         if latest and latest.get("training") == result["training"]:
