@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 
 from analysis import SHIPPED_EMOTION_MODEL, audio, augment  # noqa: E402
 from analysis.datasets import (  # noqa: E402
+    Clip,
     balanced_folds,
     default_ravdess_dir,
     fingerprint,
@@ -96,6 +97,17 @@ def train_config_of(meta: dict, epochs: int | None, threads: int) -> TrainConfig
     return tc
 
 
+def dataset_features(dataset: Path, config: FeatureConfig,
+                     tc: TrainConfig) -> tuple[list[Clip], FeatureSet]:
+    """Every clip of the dataset and its feature windows (clean, telephone, augmented), as the
+    training settings `tc` make them (from the on-disk cache when it has them)."""
+    clips = read_dataset(dataset)
+    fs = compute_features(clips, config, n_augment=tc.n_augment, seed=tc.seed,
+                          data_fingerprint=fingerprint(clips, dataset),
+                          cache_dir=default_cache_dir(), gender_pitch=tc.gender_pitch)
+    return clips, fs
+
+
 def speaker_normalised(fs: FeatureSet, speakers: np.ndarray) -> FeatureSet:
     """ORACLE, for diagnosis only: each (actor, variant) group of windows z-scored per feature
     by the group's own mean and std over all its frames, the test actors' groups included.
@@ -123,11 +135,8 @@ def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs, threads: in
     meta = json.loads((model_dir / "metadata.json").read_text())
     tc = train_config_of(meta, epochs, threads)
     config = FeatureConfig.from_dict(meta["feature_config"])
-    clips = read_dataset(dataset)
+    clips, fs = dataset_features(dataset, config, tc)
     labels = meta["labels"]
-    fs = compute_features(clips, config, n_augment=tc.n_augment, seed=tc.seed,
-                          data_fingerprint=fingerprint(clips, dataset),
-                          cache_dir=default_cache_dir(), gender_pitch=tc.gender_pitch)
     y = np.array([labels.index(c.label) for c in clips])
     spk = np.array([c.speaker for c in clips])
     genders = np.array([c.gender for c in clips])

@@ -33,21 +33,16 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from analysis.datasets import (  # noqa: E402
-    balanced_folds,
-    default_ravdess_dir,
-    fingerprint,
-    read_dataset,
-)
+from analysis.datasets import balanced_folds, default_ravdess_dir  # noqa: E402
 from analysis.features import FeatureConfig  # noqa: E402
-from analysis.training import (  # noqa: E402
-    VARIANT_CLEAN,
-    FeatureSet,
-    TrainConfig,
-    compute_features,
-    default_cache_dir,
+from analysis.training import VARIANT_CLEAN, FeatureSet  # noqa: E402
+from benchmarks.emotion_cv import (  # noqa: E402
+    DEFAULT_MODEL,
+    actor_accuracy,
+    dataset_features,
+    speaker_normalised,
+    train_config_of,
 )
-from benchmarks.emotion_cv import DEFAULT_MODEL, actor_accuracy, speaker_normalised  # noqa: E402
 
 C_GRID = [1.0, 3.0, 10.0, 30.0]
 
@@ -168,12 +163,8 @@ def main() -> None:
     dataset = Path(args.dataset)
     meta = json.loads((Path(args.model_dir) / "metadata.json").read_text())
     config = FeatureConfig.from_dict(meta["feature_config"])
-    tc = TrainConfig()
-    clips = read_dataset(dataset)
+    clips, fs = dataset_features(dataset, config, train_config_of(meta, None, threads=1))
     labels = meta["labels"]
-    fs = compute_features(clips, config, n_augment=tc.n_augment, seed=tc.seed,
-                          data_fingerprint=fingerprint(clips, dataset),
-                          cache_dir=default_cache_dir())
     y = np.array([labels.index(c.label) for c in clips])
     spk = np.array([c.speaker for c in clips])
     genders = np.array([c.gender for c in clips])
