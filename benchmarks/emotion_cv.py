@@ -55,6 +55,7 @@ from analysis.training import (  # noqa: E402
 )
 
 DEFAULT_MODEL = ROOT / "ml_models" / SHIPPED_EMOTION_MODEL
+RESULTS = ROOT / "benchmarks" / "results" / "emotion_cv.json"
 
 
 def protocol_a(model_dir: Path, dataset: Path) -> dict:
@@ -82,7 +83,7 @@ def protocol_a(model_dir: Path, dataset: Path) -> dict:
     return out
 
 
-def _mean_std(values):
+def mean_std(values) -> dict:
     return {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4),
             "values": [round(float(v), 4) for v in values]}
 
@@ -174,7 +175,7 @@ def protocol_b(model_dir: Path, dataset: Path, folds_wanted, epochs, threads: in
 
 def summarise_b(rows: list[dict], labels: list[str], epochs: int) -> dict:
     def agg(fn):
-        return _mean_std([fn(r) for r in rows])
+        return mean_std([fn(r) for r in rows])
 
     def ua(r, variant="clean", gender=None):
         m = r[variant]["per_gender"][gender] if gender else r[variant]
@@ -242,7 +243,7 @@ def main() -> None:
                          "--folds use 2 cores better than one with 2 (their folds merge)")
     args = ap.parse_args()
     model_dir, dataset = Path(args.model_dir), Path(args.dataset)
-    out_path = ROOT / "benchmarks" / "results" / "emotion_cv.json"
+    out_path = RESULTS
     tag = "-".join(filter(None, [args.tag, "oracle-spknorm" if args.oracle_speaker_norm else ""]))
     key = f"B_{tag}" if tag else "B"
     if "A" in args.protocol:

@@ -38,8 +38,11 @@ from analysis.features import FeatureConfig  # noqa: E402
 from analysis.training import VARIANT_CLEAN, FeatureSet  # noqa: E402
 from benchmarks.emotion_cv import (  # noqa: E402
     DEFAULT_MODEL,
+    RESULTS,
     actor_accuracy,
     dataset_features,
+    load,
+    mean_std,
     speaker_normalised,
     train_config_of,
 )
@@ -108,10 +111,6 @@ def run(x: np.ndarray, y: np.ndarray, spk: np.ndarray, genders: np.ndarray,
     return {"summary": summary, "per_fold": rows}
 
 
-def mean_std(values) -> dict:
-    return {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4)}
-
-
 def actor_gap(per_actor: dict[str, tuple[str, float]], n_boot: int = 10_000,
               seed: int = 0) -> dict:
     """Female minus male mean of per-actor accuracy, its 95 % bootstrap interval (actors
@@ -136,11 +135,9 @@ def print_actor_gap(name: str, gap: dict) -> None:
 
 
 def cnn_per_actor(cnn_tag: str) -> dict | None:
-    path = ROOT / "benchmarks" / "results" / "emotion_cv.json"
-    stored = json.loads(path.read_text()).get(f"B_{cnn_tag}") if path.exists() else None
-    per_actor = (stored or {}).get("summary", {}).get("per_actor_ua")
+    per_actor = load(RESULTS).get(f"B_{cnn_tag}", {}).get("summary", {}).get("per_actor_ua")
     if not per_actor:
-        print(f"  no per-actor figures stored under B_{cnn_tag} in {path}")
+        print(f"  no per-actor figures stored under B_{cnn_tag} in {RESULTS}")
     return per_actor
 
 
