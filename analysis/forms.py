@@ -4,7 +4,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
-from . import triage
+from core.triage import policy as triage
 
 
 class PriorityOverrideForm(forms.Form):

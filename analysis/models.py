@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from . import triage
+from core.triage import policy as triage
 
 
 class StepName(models.TextChoices):

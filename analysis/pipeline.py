@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from calls import broadcast
 from calls.models import Recording
+from core import audio
+from core.kernels import compile_kernels
 
-from . import audio
-from .kernels import compile_kernels
 from .models import AnalysisStep, StepName, StepState
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,8 @@ def run_words(recording_id: int) -> None:
 
 
 def _classify(recording: Recording) -> tuple[dict, str]:
-    from .emotion import load_classifier
-    from .gender import estimate_gender
+    from core.emotion.classifier import load_classifier
+    from core.emotion.gender import estimate_gender
 
     samples = _samples(recording)
     classifier = load_classifier(settings.EMOTION_MODEL_DIR)
@@ -89,7 +89,7 @@ def _save_picture(recording: Recording) -> None:
     """Best effort: a call without its picture is still a call."""
     from django.core.files.base import ContentFile
 
-    from .plots import call_picture
+    from core.plots import call_picture
 
     if recording.picture:
         return
@@ -101,7 +101,7 @@ def _save_picture(recording: Recording) -> None:
 
 
 def _transcribe(recording: Recording) -> tuple[dict, str]:
-    from .transcribe import TranscriptionUnavailable, transcribe
+    from core.speech.transcribe import TranscriptionUnavailable, transcribe
 
     try:
         transcript = transcribe(
@@ -113,8 +113,8 @@ def _transcribe(recording: Recording) -> tuple[dict, str]:
 
 
 def _analyse_words(transcript: dict) -> tuple[dict, str]:
-    from .text import analyse
-    from .transcribe import Transcript
+    from core.speech.transcribe import Transcript
+    from core.text.analysis import analyse
 
     analysis = analyse(Transcript.from_dict(transcript), extra_lexicon_dir=settings.EXTRA_LEXICON_DIR)
     result = analysis.to_dict()
@@ -258,7 +258,7 @@ def warm_up() -> None:
     """Load the emotion model (after any fork) and compile the kernels, before the first call waits."""
     import numpy as np
 
-    from .emotion import ModelError, load_classifier
+    from core.emotion.classifier import ModelError, load_classifier
 
     compile_kernels()
     try:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from calls.models import Case
+from core.triage import policy as triage
 
-from . import triage
 from .models import AnalysisStep, StepName, StepState, TriageScore
 from .services import triage_config_active
 
@@ -67,7 +67,7 @@ def _category_view(
 def _active_model_labels() -> list[str]:
     from django.conf import settings
 
-    from .emotion import ModelError, read_metadata
+    from core.emotion.classifier import ModelError, read_metadata
 
     try:
         return list(read_metadata(settings.EMOTION_MODEL_DIR)["labels"])

@@ -11,8 +11,8 @@ from django.utils import timezone
 from calls import broadcast
 from calls.exceptions import CaseActionError, NotAllowed
 from calls.models import AnalysisState, Case, CaseEvent, EventKind, Outcome
+from core.triage import policy as triage
 
-from . import triage
 from .models import AnalysisStep, StepName, StepState, TriageScore, TriageSettings
 
 logger = logging.getLogger(__name__)

@@ -3,8 +3,9 @@
 from celery import Task, shared_task
 from celery.signals import worker_init, worker_process_init
 
+from core.kernels import compile_kernels
+
 from . import pipeline
-from .kernels import compile_kernels
 
 
 class AnalysisTask(Task):

@@ -32,16 +32,17 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from analysis import SHIPPED_EMOTION_MODEL, audio, augment  # noqa: E402
-from analysis.datasets import (  # noqa: E402
+from core import audio, augment  # noqa: E402
+from core.emotion import SHIPPED_EMOTION_MODEL  # noqa: E402
+from core.emotion.datasets import (  # noqa: E402
     Clip,
     balanced_folds,
     default_ravdess_dir,
     fingerprint,
     read_dataset,
 )
-from analysis.features import FeatureConfig  # noqa: E402
-from analysis.training import (  # noqa: E402
+from core.emotion.features import FeatureConfig  # noqa: E402
+from core.emotion.training import (  # noqa: E402
     VARIANT_CLEAN,
     VARIANT_TELEPHONE,
     FeatureSet,
@@ -59,7 +60,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "emotion_cv.json"
 
 
 def protocol_a(model_dir: Path, dataset: Path) -> dict:
-    from analysis.emotion import load_classifier
+    from core.emotion.classifier import load_classifier
 
     clf = load_classifier(model_dir)
     test = set(clf.metadata["test_actors"])

@@ -33,9 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from analysis.datasets import balanced_folds, default_ravdess_dir  # noqa: E402
-from analysis.features import FeatureConfig  # noqa: E402
-from analysis.training import VARIANT_CLEAN, FeatureSet  # noqa: E402
 from benchmarks.emotion_cv import (  # noqa: E402
     DEFAULT_MODEL,
     RESULTS,
@@ -46,6 +43,9 @@ from benchmarks.emotion_cv import (  # noqa: E402
     speaker_normalised,
     train_config_of,
 )
+from core.emotion.datasets import balanced_folds, default_ravdess_dir  # noqa: E402
+from core.emotion.features import FeatureConfig  # noqa: E402
+from core.emotion.training import VARIANT_CLEAN, FeatureSet  # noqa: E402
 
 C_GRID = [1.0, 3.0, 10.0, 30.0]
 

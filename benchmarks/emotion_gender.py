@@ -1,4 +1,4 @@
-"""Voice gender estimates (analysis.gender) on held-out actors.
+"""Voice gender estimates (core.emotion.gender) on held-out actors.
 
     .venv/bin/python benchmarks/emotion_gender.py [--dataset DIR] [--per-actor N]
         [--model-dir DIR] [--learned-only]
@@ -21,8 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from analysis import SHIPPED_EMOTION_MODEL, audio, gender  # noqa: E402
-from analysis.datasets import default_ravdess_dir, read_dataset  # noqa: E402
+from core import audio  # noqa: E402
+from core.emotion import SHIPPED_EMOTION_MODEL, gender  # noqa: E402
+from core.emotion.datasets import default_ravdess_dir, read_dataset  # noqa: E402
 
 TRAIN = {f"{a:02d}" for a in range(1, 17)}
 

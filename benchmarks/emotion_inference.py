@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
-from analysis import SHIPPED_EMOTION_MODEL, audio  # noqa: E402
-from analysis.datasets import default_ravdess_dir, read_dataset  # noqa: E402
+from core import audio  # noqa: E402
+from core.emotion import SHIPPED_EMOTION_MODEL  # noqa: E402
+from core.emotion.datasets import default_ravdess_dir, read_dataset  # noqa: E402
 
 
 def main() -> None:
@@ -45,7 +46,7 @@ def main() -> None:
     proc = psutil.Process()
     rss_start = proc.memory_info().rss
     t = time.perf_counter()
-    from analysis.emotion import load_classifier
+    from core.emotion.classifier import load_classifier
 
     clf = load_classifier(args.model_dir)
     load_s = time.perf_counter() - t

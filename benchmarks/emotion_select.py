@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from analysis.datasets import default_ravdess_dir, fingerprint, labels_of, read_dataset  # noqa: E402
-from analysis.features import DEFAULT_CONFIG, FeatureConfig  # noqa: E402
-from analysis.training import (  # noqa: E402
+from core.emotion.datasets import default_ravdess_dir, fingerprint, labels_of, read_dataset  # noqa: E402
+from core.emotion.features import DEFAULT_CONFIG, FeatureConfig  # noqa: E402
+from core.emotion.training import (  # noqa: E402
     RAVDESS_TEST_ACTORS,
     RAVDESS_VAL_ACTORS,
     VARIANT_CLEAN,

@@ -27,7 +27,7 @@ def five_second_calls(n: int) -> list[bytes]:
 
     import numpy as np
 
-    from analysis import audio
+    from core import audio
 
     clips = sorted(RAVDESS.glob("Actor_2[34]/*.flac"))[: n * 2]
     calls = []

@@ -23,8 +23,8 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from analysis.triage import DEFAULT_CONFIG
     from calls.models import Case, CaseStatus
+    from core.triage.policy import DEFAULT_CONFIG
 
     Case.objects.all().delete()  # the benchmark's own database: start from an empty queue
     User = get_user_model()

@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analysis import SHIPPED_EMOTION_MODEL  # noqa: E402
+from core.emotion import SHIPPED_EMOTION_MODEL  # noqa: E402
 
 DISTRESS = {"angry", "fearful", "sad"}
 NOT_DISTRESS = {"happy", "calm", "neutral"}
@@ -27,9 +27,10 @@ NOT_DISTRESS = {"happy", "calm", "neutral"}
 def main() -> None:
     from sklearn.metrics import roc_auc_score
 
-    from analysis import audio, triage
-    from analysis.emotion import load_classifier
     from benchmarks._django import write_results
+    from core import audio
+    from core.emotion.classifier import load_classifier
+    from core.triage import policy as triage
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=str(REPO / "ml_models" / SHIPPED_EMOTION_MODEL))

@@ -32,9 +32,9 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis import text as X  # noqa: E402
-from analysis import transcribe as T  # noqa: E402
-from analysis.audio import load  # noqa: E402
+from core.audio import load  # noqa: E402
+from core.speech import transcribe as T  # noqa: E402
+from core.text import analysis as X  # noqa: E402
 
 
 def speak(text: str, path: Path, voice: str, rate: int = 150) -> None:
@@ -88,7 +88,7 @@ def main() -> None:
             speak(r["text"], wav, voice, args.rate)
             samples = load(wav)
             if args.telephone:
-                from analysis.augment import telephone
+                from core.augment import telephone
 
                 samples = telephone(samples)
             t = T.transcribe(samples, language=language, models_dir=args.models_dir)

@@ -43,7 +43,7 @@ def default_ravdess() -> Path:
 def build_call(root: Path, seconds: float, seed: int = 0) -> np.ndarray:
     """Real speech of about `seconds`: RAVDESS clips in a shuffled order with 0.3-1.5 s of low
     noise between them, as in a call where the caller pauses."""
-    from analysis.audio import load
+    from core.audio import load
 
     with open(root / "metadata.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -64,7 +64,7 @@ MB = 2**20
 
 
 def child(engine: str, args) -> dict:
-    from analysis import transcribe as T
+    from core.speech import transcribe as T
 
     root = Path(args.ravdess)
     short = build_call(root, 30, seed=1)
@@ -115,8 +115,8 @@ def main() -> None:
         print(json.dumps(child(args.child, args)))
         return
 
-    from analysis import transcribe as T
-    from analysis import vosk_models
+    from core.speech import transcribe as T
+    from core.speech import vosk_models
 
     results = {}
     for engine in T.ENGINES:

@@ -7,7 +7,7 @@ RAVDESS actors say one of two known sentences ("Kids are talking by the door", "
 sitting by the door") in eight emotions and two intensities, so the WER per emotion shows how
 transcription holds up when callers shout or cry. Each clip is transcribed twice: as recorded
 (16 kHz) and after the telephone channel (8 kHz, 300-3400 Hz, G.711 mu-law round trip,
-analysis.augment.telephone). A stratified subset (the same number of clips per emotion, spread
+core.augment.telephone). A stratified subset (the same number of clips per emotion, spread
 over actors, both sentences and intensities, fixed seed) keeps the run short; --per-emotion 0
 uses every clip. Writes benchmarks/results/transcription_wer.json.
 """
@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 import jiwer  # noqa: E402
 import numpy as np  # noqa: E402
 
-from analysis import transcribe as T  # noqa: E402
-from analysis.audio import load  # noqa: E402
-from analysis.augment import telephone  # noqa: E402
+from core.audio import load  # noqa: E402
+from core.augment import telephone  # noqa: E402
+from core.speech import transcribe as T  # noqa: E402
 
 SENTENCES = {"1": "kids are talking by the door", "2": "dogs are sitting by the door"}
 
@@ -139,7 +139,7 @@ def main() -> None:
     out.write_text(json.dumps({
         "engine": engine.name, "model": engine.model, "language": args.language,
         "clips": len(rows), "per_emotion": args.per_emotion, "subset": args.per_emotion > 0,
-        "telephone": "analysis.augment.telephone: 8 kHz, 300-3400 Hz, G.711 mu-law",
+        "telephone": "core.augment.telephone: 8 kHz, 300-3400 Hz, G.711 mu-law",
         "by_group": table, "real_time_factor": rtf, "examples": examples,
     }, indent=1))
     print(f"wrote {out}")

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from analysis import audio
+from core import audio
 
 from .models import Case, Recording
 

@@ -56,5 +56,5 @@ def queue_list(*, user, filters: QueueFilters | None = None, limit: int = 500) -
         cases = cases.filter(language=filters.language)
     return cases[:limit]
 
-# The incident types the word analysis reports (analysis.text.INCIDENT_TYPES), for filters.
+# The incident types the word analysis reports (core.text.analysis.INCIDENT_TYPES), for filters.
 INCIDENT_TYPES = ("medical", "fire", "crime", "women_safety", "road_accident", "other")

@@ -9,7 +9,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from analysis import SHIPPED_EMOTION_MODEL
+from core.emotion import SHIPPED_EMOTION_MODEL
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

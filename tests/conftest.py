@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from analysis import audio
+from core import audio
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 def pytest_sessionstart(session):
     """Compile numba kernels here, once, before tests start workers and subprocesses that
     would otherwise compile (and write numba's disk cache) at the same time."""
-    from analysis.kernels import compile_kernels
+    from core.kernels import compile_kernels
 
     compile_kernels()
 

@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from analysis import pipeline
 from analysis.models import AnalysisStep, StepName, StepState
-from analysis.triage import DEFAULT_CONFIG, typical_genuine_score
 from calls.models import AnalysisState
+from core.triage.policy import DEFAULT_CONFIG, typical_genuine_score
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

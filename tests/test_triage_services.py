@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from analysis import services
 from analysis.models import TriageScore, TriageSettings
-from analysis.triage import DEFAULT_CONFIG
 from calls import services as case_services
 from calls.models import EventKind, Outcome
+from core.triage.policy import DEFAULT_CONFIG
 
 pytestmark = pytest.mark.django_db
 

@@ -27,9 +27,9 @@ class Command(BaseCommand):
                             help="refuse files longer than this (default 600)")
 
     def handle(self, *args, **opts):
-        from analysis.audio import AudioError, decode
-        from analysis.emotion import ModelError, load_classifier
-        from analysis.features import FeatureError
+        from core.audio import AudioError, decode
+        from core.emotion.classifier import ModelError, load_classifier
+        from core.emotion.features import FeatureError
 
         model_dir = opts["model_dir"] or getattr(settings, "EMOTION_MODEL_DIR", None)
         if not model_dir:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.vosk_models import (
+from core.speech.vosk_models import (
     KNOWN_MODELS,
     ModelError,
     ModelInstallError,

@@ -1,6 +1,6 @@
 """``python manage.py train_emotion_model --dataset DIR --out ml_models/<version>``.
 
-A thin wrapper over :func:`analysis.training.train_emotion_model`.
+A thin wrapper over :func:`core.emotion.training.train_emotion_model`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.datasets import DatasetError, default_ravdess_dir
+from core.emotion.datasets import DatasetError, default_ravdess_dir
 
 
 class Command(BaseCommand):
@@ -43,9 +43,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
-        from analysis.audio import AudioError
-        from analysis.features import DEFAULT_CONFIG, FeatureConfig
-        from analysis.training import TrainConfig, train_emotion_model
+        from core.audio import AudioError
+        from core.emotion.features import DEFAULT_CONFIG, FeatureConfig
+        from core.emotion.training import TrainConfig, train_emotion_model
 
         dataset = opts["dataset"] or default_ravdess_dir()
         if dataset is None:

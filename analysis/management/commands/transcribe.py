@@ -12,14 +12,14 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from analysis.audio import AudioError, decode
-from analysis.transcribe import (
+from core.audio import AudioError, decode
+from core.speech.transcribe import (
     ENGINES,
     TranscriptionError,
     TranscriptionUnavailable,
     transcribe,
 )
-from analysis.vosk_models import LANGUAGES
+from core.speech.vosk_models import LANGUAGES
 
 MAX_SECONDS = 2 * 60 * 60
 

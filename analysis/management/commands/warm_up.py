@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from analysis.kernels import compile_kernels
+from core.kernels import compile_kernels
 
 
 class Command(BaseCommand):

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from analysis.datasets import default_ravdess_dir
-from analysis.emotion import load_classifier, read_metadata
-from analysis.training import TrainConfig, evaluate, train_emotion_model
+from core.emotion.classifier import load_classifier, read_metadata
+from core.emotion.datasets import default_ravdess_dir
+from core.emotion.training import TrainConfig, evaluate, train_emotion_model
 
 from .test_datasets import make_112_set
 
@@ -59,8 +59,8 @@ def test_tiny_ravdess_training_run_writes_a_loadable_version(tmp_path):
     # The learned gender estimator is written with the version and used through model_dir.
     assert (out / "gender.json").is_file() and meta["gender_file"] == "gender.json"
     assert meta["metrics"]["gender_test"]["clean"]["n"] == 8
-    from analysis import audio
-    from analysis.gender import estimate_gender
+    from core import audio
+    from core.emotion.gender import estimate_gender
 
     est = estimate_gender(audio.load(data / "Actor_03" / "03-01-01-01-01-01-03.flac"),
                           model_dir=out)
@@ -91,7 +91,7 @@ def _f0(x: np.ndarray, sr: int = 16_000) -> float:
 
 
 def test_gender_pitch_moves_male_voices_up_and_female_voices_down():
-    from analysis import augment
+    from core import augment
 
     t = np.arange(16_000) / 16_000
     tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
@@ -104,7 +104,7 @@ def test_gender_pitch_moves_male_voices_up_and_female_voices_down():
 
 
 def test_gender_pitch_replaces_the_last_random_copy():
-    from analysis.training import train_variants
+    from core.emotion.training import train_variants
 
     assert train_variants(TrainConfig(n_augment=2, gender_pitch=False)) == [0, 1, 2, 3]
     assert train_variants(TrainConfig(n_augment=2, gender_pitch=True)) == [0, 1, 2, 4]
@@ -173,7 +173,7 @@ def test_an_ensemble_saves_as_one_model_averaging_its_members(tmp_path):
 def test_train_command_with_vtln_writes_and_loads_a_warped_model(tmp_path):
     from django.core.management import CommandError, call_command
 
-    from analysis import audio
+    from core import audio
 
     data = make_112_set(tmp_path / "agency")
     out = tmp_path / "vtln-v1"

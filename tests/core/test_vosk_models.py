@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import vosk_models as V
+from core.speech import vosk_models as V
 
 MODEL_FILES = {
     "am/final.mdl": os.urandom(4096),

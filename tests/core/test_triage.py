@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from analysis.triage import (
+from core.triage.policy import (
     BAND_NAMES,
     BANDS,
     CATEGORIES,
@@ -805,7 +805,7 @@ def test_word_evidence_never_raises_on_any_dict(raw):
 )
 def test_any_incomplete_analysis_keeps_at_least_a_typical_genuine_calls_priority(config, evidence, gap):
     """Whatever the known half says (even 'prank'), a half-analysed call is not demoted below it."""
-    from analysis.triage import typical_genuine_score
+    from core.triage.policy import typical_genuine_score
 
     changed = {
         "emotion_failed": {"emotion_failed": True},

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from analysis.audio import TARGET_SAMPLE_RATE, normalise_loudness, trim_silence
+from core.audio import TARGET_SAMPLE_RATE, normalise_loudness, trim_silence
 
 # Bump when the computation below changes in a way that changes the numbers for the same
 # settings; a model trained with another version is refused at load time.
@@ -301,5 +301,5 @@ def check_sample_rate(sample_rate: int, config: FeatureConfig = DEFAULT_CONFIG) 
     if int(sample_rate) != config.sample_rate:
         raise FeatureError(
             f"Audio must be resampled to {config.sample_rate} Hz first (got {sample_rate} Hz); "
-            "analysis.audio.decode does that."
+            "core.audio.decode does that."
         )

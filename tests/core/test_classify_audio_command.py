@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from analysis import SHIPPED_EMOTION_MODEL
-from analysis.audio import load, write_wav
-from analysis.datasets import default_ravdess_dir
+from core.audio import load, write_wav
+from core.emotion import SHIPPED_EMOTION_MODEL
+from core.emotion.datasets import default_ravdess_dir
 
 SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / SHIPPED_EMOTION_MODEL
 RAVDESS = default_ravdess_dir()

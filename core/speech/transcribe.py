@@ -3,7 +3,7 @@
 Two engines, both fully offline:
 
 * ``vosk`` — the production engine; needs an unpacked Vosk model per language in the models
-  folder (see ``analysis.vosk_models``). Audio is fed in half-second chunks to a recogniser with
+  folder (see ``core.speech.vosk_models``). Audio is fed in half-second chunks to a recogniser with
   word output, so memory does not grow with the length of the call.
 * ``pocketsphinx`` — the embedded default and fallback: the PyPI wheel carries an en-US model,
   so a fresh install transcribes English with no download. Long audio is cut at pauses into
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis import vosk_models
+from core.speech import vosk_models
 
 SAMPLE_RATE = 16_000
 ENGINES = ("vosk", "pocketsphinx")
@@ -100,7 +100,7 @@ def _to_pcm16(samples: np.ndarray) -> np.ndarray:
 def _check_audio(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     if sample_rate != SAMPLE_RATE:
         raise TranscriptionError(
-            f"audio must be {SAMPLE_RATE} Hz mono (decode it with analysis.audio first); "
+            f"audio must be {SAMPLE_RATE} Hz mono (decode it with core.audio first); "
             f"got {sample_rate} Hz"
         )
     data = np.asarray(samples)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.features import (
+from core.emotion.features import (
     FEATURE_VERSION,
     FeatureConfig,
     FeatureError,

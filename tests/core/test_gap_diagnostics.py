@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.training import FeatureSet
 from benchmarks.emotion_cv import speaker_normalised
 from benchmarks.emotion_gap import actor_gap, clip_statistics
+from core.emotion.training import FeatureSet
 
 
 def _feature_set(rng: np.random.Generator) -> tuple[FeatureSet, np.ndarray]:

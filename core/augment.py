@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.audio import TARGET_SAMPLE_RATE
+from core.audio import TARGET_SAMPLE_RATE
 
 SNRS_DB = (5.0, 10.0, 20.0)
 MU = 255.0

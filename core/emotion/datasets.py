@@ -160,7 +160,7 @@ def default_ravdess_dir() -> Path | None:
     env = os.environ.get("RAVDESS_DIR")
     if env:
         return Path(env)
-    candidate = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess"
+    candidate = Path(__file__).resolve().parents[3] / "shared" / "data" / "ravdess"
     return candidate if candidate.is_dir() else None
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import SHIPPED_EMOTION_MODEL, audio
-from analysis.datasets import default_ravdess_dir
-from analysis.emotion import (
+from core import audio
+from core.emotion import SHIPPED_EMOTION_MODEL
+from core.emotion.classifier import (
     METADATA_FILE,
     MODEL_FILE,
     EmotionPrediction,
@@ -21,7 +21,8 @@ from analysis.emotion import (
     load_classifier,
     read_metadata,
 )
-from analysis.gender import estimate_gender
+from core.emotion.datasets import default_ravdess_dir
+from core.emotion.gender import estimate_gender
 
 SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / SHIPPED_EMOTION_MODEL
 RAVDESS = default_ravdess_dir()

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from analysis import transcribe as T
+from core.speech import transcribe as T
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = Path(os.environ.get("SPEECH_SAMPLES_DIR",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import audio, augment
-from analysis.datasets import default_ravdess_dir, read_dataset
-from analysis.features import (
+from core import audio, augment
+from core.emotion.datasets import default_ravdess_dir, read_dataset
+from core.emotion.features import (
     DEFAULT_CONFIG,
     FeatureConfig,
     FeatureError,
@@ -94,8 +94,8 @@ def test_feature_config_round_trip_and_unknown_settings():
 @needs_ravdess
 def test_train_and_inference_paths_give_identical_features():
     """The training pipeline's clean variant equals what the classifier computes."""
-    from analysis.emotion import inference_windows
-    from analysis.training import clip_variants
+    from core.emotion.classifier import inference_windows
+    from core.emotion.training import clip_variants
 
     clip = next(c for c in read_dataset(RAVDESS) if c.path.name == _clip().name)
     train_windows = clip_variants(audio.load(clip.path), clip, DEFAULT_CONFIG, 0, seed=1)[0]
@@ -140,7 +140,7 @@ def _glide(f_start: float, f_end: float, seconds: float = 2.0, sr: int = 16_000)
 
 
 def test_pitch_columns_follow_intonation_relative_to_the_speakers_own_median():
-    from analysis.features import pitch_frames
+    from core.emotion.features import pitch_frames
 
     config = FeatureConfig(pitch_features=True)
     low, high = pitch_frames(_glide(100, 200), config), pitch_frames(_glide(200, 400), config)
@@ -182,7 +182,7 @@ def _vowel(f0: float, formant_scale: float, seconds: float = 1.5, sr: int = 16_0
 
 
 def test_warped_mel_filters_move_by_the_warp_and_none_falls_off_the_spectrum():
-    from analysis.features import _mel_basis, warped_mel_basis
+    from core.emotion.features import _mel_basis, warped_mel_basis
 
     basis = _mel_basis(DEFAULT_CONFIG)
     assert warped_mel_basis(basis, 1.0) is basis
@@ -197,7 +197,7 @@ def test_warped_mel_filters_move_by_the_warp_and_none_falls_off_the_spectrum():
 
 
 def test_vtln_puts_a_low_and_a_high_voice_on_the_same_formant_bands():
-    from analysis.features import vtln_warp
+    from core.emotion.features import vtln_warp
 
     config = FeatureConfig(vtln_strength=0.3)
     man, woman = _vowel(110, 1.0), _vowel(200, 1.17)  # a shorter vocal tract: formants +17 %
@@ -217,7 +217,7 @@ def test_vtln_puts_a_low_and_a_high_voice_on_the_same_formant_bands():
 
 
 def test_vtln_warp_column_keeps_the_voices_pitch_level():
-    from analysis.features import vtln_warp
+    from core.emotion.features import vtln_warp
 
     warped = FeatureConfig(vtln_strength=0.3)
     with_column = FeatureConfig(vtln_strength=0.3, vtln_warp_column=True)

@@ -27,9 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis import augment
-from analysis.audio import AudioError, load
-from analysis.datasets import (
+from core import augment
+from core.audio import AudioError, load
+from core.emotion.classifier import (
+    CONFUSION_FILE,
+    METADATA_FILE,
+    METADATA_SCHEMA,
+    MODEL_FILE,
+    keras_custom_objects,
+    sha256_file,
+)
+from core.emotion.datasets import (
     Clip,
     balanced_folds,
     fingerprint,
@@ -38,15 +46,7 @@ from analysis.datasets import (
     speaker_genders,
     speakers_of,
 )
-from analysis.emotion import (
-    CONFUSION_FILE,
-    METADATA_FILE,
-    METADATA_SCHEMA,
-    MODEL_FILE,
-    keras_custom_objects,
-    sha256_file,
-)
-from analysis.features import DEFAULT_CONFIG, FeatureConfig, clip_windows
+from core.emotion.features import DEFAULT_CONFIG, FeatureConfig, clip_windows
 
 AUGMENT_VERSION = 1
 DISTRESS = ("angry", "fearful", "sad")
@@ -611,7 +611,7 @@ def _fit_member(fs: FeatureSet, y_clip: np.ndarray, labels: list[str],
 
 
 def _gender_xy(fs: FeatureSet, clip_ids: np.ndarray, variants: Sequence[int]):
-    from analysis.gender import gender_features
+    from core.emotion.gender import gender_features
 
     wanted = set(int(i) for i in clip_ids)
     groups: dict[tuple[int, int], list[int]] = {}
@@ -629,7 +629,7 @@ def fit_gender_model(fs: FeatureSet, train_ids: np.ndarray, val_ids: np.ndarray,
     """Logistic regression on feature statistics (all training variants); C chosen on val."""
     from sklearn.linear_model import LogisticRegression
 
-    from analysis.gender import GenderModel
+    from core.emotion.gender import GenderModel
 
     x, y = _gender_xy(fs, train_ids, range(n_variants))
     if x is None or len(set(y.tolist())) < 2:
@@ -650,7 +650,7 @@ def fit_gender_model(fs: FeatureSet, train_ids: np.ndarray, val_ids: np.ndarray,
 
 
 def gender_model_report(model, fs: FeatureSet, clip_ids: np.ndarray, variant: int) -> dict:
-    from analysis.gender import estimate_from_p_female
+    from core.emotion.gender import estimate_from_p_female
 
     x, y = _gender_xy(fs, clip_ids, [variant])
     if x is None:
@@ -669,8 +669,8 @@ def gender_model_report(model, fs: FeatureSet, clip_ids: np.ndarray, variant: in
 
 
 def gender_estimate_report(clips: Sequence[Clip]) -> dict:
-    """Accuracy of the pitch estimator (analysis.gender.estimate_gender without a model)."""
-    from analysis.gender import estimate_gender
+    """Accuracy of the pitch estimator (core.emotion.gender.estimate_gender without a model)."""
+    from core.emotion.gender import estimate_gender
 
     known = [c for c in clips if c.gender in ("female", "male")]
     estimates = [estimate_gender(load(c.path)) for c in known]
@@ -797,7 +797,7 @@ def train_emotion_model(
     model_path = out / MODEL_FILE
     model.save(model_path)
     if gender_fit is not None:
-        from analysis.gender import GENDER_FILE
+        from core.emotion.gender import GENDER_FILE
 
         (out / GENDER_FILE).write_text(json.dumps(gender_model.to_dict()), encoding="utf-8")
     save_confusion_png(out / CONFUSION_FILE, metrics["test"]["confusion"], labels,

@@ -12,9 +12,9 @@ import numpy as np
 
 
 def compile_kernels() -> None:
-    from .features import frame_features, prepare
-    from .gender import median_f0
-    from .plots import call_picture
+    from core.emotion.features import frame_features, prepare
+    from core.emotion.gender import median_f0
+    from core.plots import call_picture
 
     noise = (np.random.default_rng(0).standard_normal(16_000) * 0.05).astype(np.float32)
     for samples in (noise, noise.astype(np.float64)):

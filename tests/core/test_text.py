@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import text as X
-from analysis.transcribe import Transcript, Word
+from core.speech.transcribe import Transcript, Word
+from core.text import analysis as X
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "utterances.csv"
 

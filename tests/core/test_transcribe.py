@@ -12,9 +12,9 @@ import jiwer
 import numpy as np
 import pytest
 
-from analysis import transcribe as T
-from analysis.audio import AudioError, decode, load
 from benchmarks._measure import PeakRss
+from core.audio import AudioError, decode, load
+from core.speech import transcribe as T
 
 REPO = Path(__file__).resolve().parents[2]
 RAVDESS = Path(os.environ.get("RAVDESS_DIR", REPO.parent / "shared" / "data" / "ravdess"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.audio import write_wav
-from analysis.datasets import (
+from core.audio import write_wav
+from core.emotion.datasets import (
     DatasetError,
     balanced_folds,
     fingerprint,
@@ -96,7 +96,7 @@ def test_fingerprint_changes_with_content(tmp_path):
 def test_ravdess_folds_are_two_male_two_female():
     from pathlib import Path
 
-    from analysis.datasets import Clip
+    from core.emotion.datasets import Clip
 
     clips = [Clip(Path(f"03-01-01-01-01-01-{a:02d}.wav"), "neutral", f"{a:02d}",
                   "male" if a % 2 else "female", "ravdess") for a in range(1, 25)]

@@ -3,7 +3,7 @@
 Two estimators, both measured on held-out speakers:
 
 * learned (preferred): a logistic regression over the mean and standard deviation of the
-  emotion model's own features (the same windows, computed by analysis.features), trained with
+  emotion model's own features (the same windows, computed by core.emotion.features), trained with
   each emotion model version on its training speakers and stored next to it as
   ``gender.json``. Used when ``estimate_gender(..., model_dir=...)`` is given a model version
   that has one. Figures: that version's metadata.json, metrics.gender_test.
@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from analysis.audio import TARGET_SAMPLE_RATE
+from core.audio import TARGET_SAMPLE_RATE
 
 # Chosen on RAVDESS training actors 1-16 (benchmarks/emotion_gender.py: best of 120-220 Hz);
 # never tuned on actors 17-24.
@@ -134,14 +134,14 @@ def _learned(model_dir) -> tuple[GenderModel, object] | None:
     import json
     from pathlib import Path
 
-    from analysis.features import FeatureConfig
+    from core.emotion.features import FeatureConfig
 
     key = Path(model_dir).resolve()
     if key not in _LEARNED:
         path = key / GENDER_FILE
         entry = None
         if path.is_file():
-            from analysis.emotion import read_metadata
+            from core.emotion.classifier import read_metadata
 
             config = FeatureConfig.from_dict(read_metadata(key)["feature_config"])
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -161,9 +161,9 @@ def estimate_gender(samples: np.ndarray, sample_rate: int = TARGET_SAMPLE_RATE,
     if learned is None:
         f0, seconds = median_f0(samples, sample_rate)
         return estimate_from_f0(f0, seconds)
-    from analysis.audio import is_silent
-    from analysis.emotion import inference_windows
-    from analysis.features import FeatureError
+    from core.audio import is_silent
+    from core.emotion.classifier import inference_windows
+    from core.emotion.features import FeatureError
 
     model, config = learned
     x = np.asarray(samples, dtype=np.float32)

@@ -32,7 +32,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analysis.transcribe import Transcript
+    from core.speech.transcribe import Transcript
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 LEXICON_FILES = ("incidents", "severity", "hoax", "abusive", "locations")

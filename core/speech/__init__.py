@@ -1,0 +1,1 @@
+"""Offline speech-to-text: engines, their models, the transcript they produce."""
