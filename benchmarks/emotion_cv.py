@@ -92,11 +92,8 @@ def mean_std(values) -> dict:
 def train_config_of(meta: dict, epochs: int | None, threads: int) -> TrainConfig:
     """The training settings a model version was made with (its metadata's "training")."""
     known = {f.name for f in dataclasses.fields(TrainConfig)}
-    tc = TrainConfig(**{k: v for k, v in meta["training"].items() if k in known})
-    tc.threads = threads
-    if epochs:
-        tc.epochs = epochs
-    return tc
+    given = {k: v for k, v in meta["training"].items() if k in known}
+    return TrainConfig(**{**given, "threads": threads, **({"epochs": epochs} if epochs else {})})
 
 
 def dataset_features(dataset: Path, config: FeatureConfig,
@@ -106,7 +103,7 @@ def dataset_features(dataset: Path, config: FeatureConfig,
     clips = read_dataset(dataset)
     fs = compute_features(clips, config, n_augment=tc.n_augment, seed=tc.seed,
                           data_fingerprint=fingerprint(clips, dataset),
-                          cache_dir=default_cache_dir(), gender_pitch=tc.gender_pitch)
+                          cache_dir=default_cache_dir())
     return clips, fs
 
 

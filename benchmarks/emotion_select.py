@@ -5,7 +5,7 @@ scored in either (their features share the cache file of the whole dataset, that
 
 * ``--mode best`` (architecture search): each candidate trains on actors 1-16 and keeps its
   best epoch on actors 17-20 (the shipped model's validation actors).
-* ``--mode inner`` (fairness/robustness candidates): each candidate trains on actors 1-20
+* ``--mode inner`` (feature-resolution candidates): each candidate trains on actors 1-20
   minus one inner fold, for the full schedule with no early stopping (as protocol B does),
   and is scored on that fold; two inner folds, 17-20 and 13-16 (2 male + 2 female each).
   Reports unweighted accuracy, distress AUC, telephone UA and the male/female gap.
@@ -45,26 +45,14 @@ from core.emotion.training import (  # noqa: E402
 BASE = TrainConfig().arch
 CANDIDATES = {
     "base": {},
-    "utt_norm": {"utterance_norm": True},
     "wide": {"filters": [96, 128, 192, 256]},
     "deep5": {"filters": [64, 96, 128, 160, 192], "kernels": [5, 5, 3, 3, 3]},
     "no_specdrop": {"spatial_dropout": 0.0},
     "specdrop02": {"spatial_dropout": 0.2},
     "dense_drop05": {"dropout": 0.5, "dense": 128},
 }
-TRAIN_CHANGES = {
-    "mixup": {"mixup": 0.4},
-    "epochs50": {"epochs": 50},
-    "gender_pitch": {"gender_pitch": True},
-    "male_w15": {"gender_loss_weights": {"male": 1.5}},
-    "adversary03": {"gender_adversary": 0.3},
-}
-FEATURE_CHANGES = {
-    "pitch": {"pitch_features": True},
-    "vtln03": {"vtln_strength": 0.3},
-    "vtln03col": {"vtln_strength": 0.3, "vtln_warp_column": True},
-    "hires": {"n_fft": 1024, "n_mels": 128},
-}
+TRAIN_CHANGES: dict[str, dict] = {"epochs50": {"epochs": 50}}
+FEATURE_CHANGES = {"hires": {"n_fft": 1024, "n_mels": 128}}
 INNER_FOLDS = {"17-20": ["17", "18", "19", "20"], "13-16": ["13", "14", "15", "16"]}
 
 
@@ -72,9 +60,8 @@ def candidate(name: str, epochs: int, threads: int) -> tuple[TrainConfig, Featur
     known = {**CANDIDATES, **TRAIN_CHANGES, **FEATURE_CHANGES}
     if name not in known:
         raise SystemExit(f"unknown candidate {name!r}; known: {', '.join(known)}")
-    tc = TrainConfig(epochs=epochs, arch={**BASE, **CANDIDATES.get(name, {})}, threads=threads)
-    for attr, value in TRAIN_CHANGES.get(name, {}).items():
-        setattr(tc, attr, value)
+    tc = TrainConfig(**{"epochs": epochs, "arch": {**BASE, **CANDIDATES.get(name, {})}, "threads": threads,
+                        **TRAIN_CHANGES.get(name, {})})
     config = FeatureConfig(**{**DEFAULT_CONFIG.to_dict(), **FEATURE_CHANGES.get(name, {})})
     return tc, config
 
@@ -102,7 +89,7 @@ def main() -> None:
         splits = {k: v for k, v in INNER_FOLDS.items()
                   if not args.inner_fold or k in args.inner_fold}
     names = args.only or ([*CANDIDATES, *TRAIN_CHANGES] if args.mode == "best"
-                          else ["base", "male_w15", "adversary03", *FEATURE_CHANGES])
+                          else ["base", *FEATURE_CHANGES])
     out_path = Path(__file__).parent / "results" / (
         "emotion_select.json" if args.mode == "best" else "emotion_select_inner.json")
     results: dict = {}
@@ -110,8 +97,7 @@ def main() -> None:
     for name in names:
         tc, config = candidate(name, epochs, args.threads)
         fs = compute_features(clips, config, n_augment=tc.n_augment, seed=tc.seed,
-                              data_fingerprint=fp, cache_dir=default_cache_dir(),
-                              gender_pitch=tc.gender_pitch)
+                              data_fingerprint=fp, cache_dir=default_cache_dir())
         for split, val_actors in splits.items():
             val = np.flatnonzero(np.isin(spk, val_actors))
             train = np.flatnonzero(~np.isin(spk, list(val_actors) + RAVDESS_TEST_ACTORS))

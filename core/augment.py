@@ -101,20 +101,3 @@ def random_augment(samples: np.ndarray, rng: np.random.Generator,
     if rng.random() < p_telephone:
         x = telephone(x, sample_rate)
     return x.astype(np.float32)
-
-
-def gender_pitch(samples: np.ndarray, gender: str, rng: np.random.Generator,
-                 sample_rate: int = TARGET_SAMPLE_RATE, *, low: float = 2.0, high: float = 4.0,
-                 p_telephone: float = 0.5) -> np.ndarray:
-    """Pitch/vocal-tract normalisation copy: male voices up, female voices down.
-
-    Shifts by U(low, high) semitones towards the other gender's range (male +, female -;
-    unknown: random sign), then the telephone channel with probability p_telephone, so the
-    model sees each emotion in both voice ranges.
-    """
-    x = np.asarray(samples, dtype=np.float32)
-    sign = {"male": 1.0, "female": -1.0}.get(gender, 1.0 if rng.random() < 0.5 else -1.0)
-    x = pitch_shift(x, sign * float(rng.uniform(low, high)), sample_rate)
-    if rng.random() < p_telephone:
-        x = telephone(x, sample_rate)
-    return x.astype(np.float32)

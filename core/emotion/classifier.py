@@ -61,26 +61,6 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-_CUSTOM_OBJECTS: dict | None = None
-
-
-def keras_custom_objects() -> dict:
-    """Custom Keras layers used by the emotion models (defined lazily: imports keras)."""
-    global _CUSTOM_OBJECTS
-    if _CUSTOM_OBJECTS is None:
-        import keras
-
-        @keras.saving.register_keras_serializable(package="emergency_portal")
-        class UtteranceNorm(keras.layers.Layer):
-            """Subtract each feature's mean over time (per window): cepstral mean normalisation."""
-
-            def call(self, inputs):
-                return inputs - keras.ops.mean(inputs, axis=1, keepdims=True)
-
-        _CUSTOM_OBJECTS = {"UtteranceNorm": UtteranceNorm}
-    return _CUSTOM_OBJECTS
-
-
 def read_metadata(model_dir: str | Path) -> dict:
     """Read and check a model version's metadata against this code; raise ModelError."""
     model_dir = Path(model_dir)
@@ -169,9 +149,7 @@ class EmotionClassifier:
         import tensorflow as tf
 
         try:
-            model = keras.saving.load_model(
-                model_path, custom_objects=keras_custom_objects(), compile=False
-            )
+            model = keras.saving.load_model(model_path, compile=False)
         except Exception as exc:  # keras raises many types for a bad file
             raise ModelError(f"Emotion model file cannot be loaded: {model_path} ({exc})") from exc
         expected_in = (self.config.window_frames, self.config.n_features)

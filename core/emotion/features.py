@@ -12,7 +12,9 @@ metadata (``FeatureConfig.to_dict``) and are checked when a model is loaded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -40,60 +42,47 @@ class FeatureConfig:
     target_rms: float = 0.05
     window_frames: int = 160  # ~2.6 s per window at hop 256
     window_hop_frames: int = 80  # windows of a long clip overlap by half
-    # Two prosody columns (see pitch_frames): the voice's pitch relative to the speaker's own
-    # median, and how periodic (voiced) each frame is.
-    pitch_features: bool = False
-    f0_min: float = 60.0
-    f0_max: float = 500.0
-    # Vocal-tract-length normalisation (see vtln_warp): 0 = off; 0.3 moves the formants of a
-    # typical man's and woman's voice onto the same mel bands.
-    vtln_strength: float = 0.0
-    vtln_ref_f0: float = 190.0
-    # One more column holding log2 of the clip's warp, so the voice's overall pitch level
-    # (raised by anger and fear as much as by a short vocal tract) is not lost to the warp.
-    vtln_warp_column: bool = False
     feature_version: int = FEATURE_VERSION
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.vtln_strength <= 1.0:
-            raise FeatureError(f"vtln_strength must be within 0..1, got {self.vtln_strength}.")
-        if self.vtln_warp_column and not self.vtln_strength:
-            raise FeatureError("vtln_warp_column needs vtln_strength > 0.")
 
     @property
     def n_features(self) -> int:
-        return (self.n_mels + 3 * self.n_mfcc + 2 + (2 if self.pitch_features else 0)
-                + (1 if self.vtln_warp_column else 0))
+        return self.n_mels + 3 * self.n_mfcc + 2
 
     def feature_names(self) -> list[str]:
         names = [f"logmel_{i}" for i in range(self.n_mels)]
         for prefix in ("mfcc", "mfcc_d1", "mfcc_d2"):
             names += [f"{prefix}_{i}" for i in range(self.n_mfcc)]
-        names += ["zcr", "rms_db"]
-        names += ["f0_rel_semitones", "periodicity"] if self.pitch_features else []
-        return names + (["vtln_log2_warp"] if self.vtln_warp_column else [])
+        return names + ["zcr", "rms_db"]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> FeatureConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureConfig:
         known = {f.name for f in fields(cls)}
-        # Settings added after the first models shipped; older metadata means "off".
-        data = {**_ADDED_LATER, **data}
-        unknown = set(data) - known
+        settings = dict(data)
+        for name in RETIRED_PARAMETERS:
+            settings.pop(name, None)
+        for name, off in RETIRED_SWITCHES.items():
+            if name in settings and settings.pop(name) != off:
+                raise FeatureError(
+                    f"The model was trained with the retired feature setting {name!r}, which this "
+                    "code no longer computes. Retrain the model."
+                )
+        unknown = set(settings) - known
         if unknown:
             raise FeatureError(f"Unknown feature settings: {sorted(unknown)}")
-        missing = known - set(data)
+        missing = known - set(settings)
         if missing:
             raise FeatureError(f"Missing feature settings: {sorted(missing)}")
-        return cls(**data)
+        return cls(**settings)
 
 
-VOICED_PERIODICITY = 0.6  # frames above count as voiced (their f0 is trusted)
-VTLN_MAX_WARP = 1.25  # a warp factor is kept within [1 / 1.25, 1.25]
-_ADDED_LATER = {"pitch_features": False, "f0_min": 60.0, "f0_max": 500.0,
-                "vtln_strength": 0.0, "vtln_ref_f0": 190.0, "vtln_warp_column": False}
+# Settings of experiments that were tried and not shipped (relative-pitch columns, vocal-tract-
+# length normalisation; results in the README). Metadata that names them is accepted while they
+# are off; a model trained with one switched on is refused.
+RETIRED_SWITCHES: dict[str, object] = {"pitch_features": False, "vtln_strength": 0.0, "vtln_warp_column": False}
+RETIRED_PARAMETERS = ("f0_min", "f0_max", "vtln_ref_f0")
 DEFAULT_CONFIG = FeatureConfig()
 
 
@@ -142,14 +131,7 @@ def frame_features(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) 
         samples = np.pad(samples, (0, config.n_fft - samples.size))
     stft = librosa.stft(samples, n_fft=config.n_fft, hop_length=config.hop_length, center=True)
     power = (np.abs(stft) ** 2).astype(np.float32)
-    basis = _mel_basis(config)
-    # yin is the slowest step here: run it once for both settings that need it.
-    pitch = (f0_periodicity(samples, config)
-             if config.pitch_features or config.vtln_strength else None)
-    warp = _warp_from_pitch(*pitch, config) if config.vtln_strength else 1.0
-    if warp != 1.0:
-        basis = warped_mel_basis(basis, warp, config)
-    mel = basis @ power
+    mel = _mel_basis(config) @ power
     log_mel = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).astype(np.float32)
     mfcc = scipy.fft.dct(log_mel, axis=0, type=2, norm="ortho")[: config.n_mfcc]
     n_frames = log_mel.shape[1]
@@ -167,108 +149,11 @@ def frame_features(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) 
         y=samples, frame_length=config.n_fft, hop_length=config.hop_length, center=True
     )
     rms_db = 20.0 * np.log10(np.maximum(rms, 1e-5))
-    columns = [log_mel, mfcc, d1, d2, zcr[:, :n_frames], rms_db[:, :n_frames]]
-    if config.pitch_features:
-        columns.append(_pitch_columns(*pitch, len(samples), config)[:, :n_frames])
-    if config.vtln_warp_column:
-        columns.append(np.full((1, n_frames), np.log2(warp), dtype=np.float32))
-    frames = np.concatenate(columns)
+    frames = np.concatenate([log_mel, mfcc, d1, d2, zcr[:, :n_frames], rms_db[:, :n_frames]])
     out = np.ascontiguousarray(frames.T, dtype=np.float32)
     if not np.all(np.isfinite(out)):
         raise FeatureError("Feature extraction produced non-finite values.")
     return out
-
-
-def pitch_frames(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """(2, frames): f0 in semitones from the clip's median voiced f0 (0 when unvoiced), and
-    periodicity (normalised autocorrelation at the f0 period, 0..1).
-
-    The STFT frame (n_fft = 32 ms) barely resolves the harmonics of a low male voice, so the
-    log-mel shows a woman's intonation more clearly than a man's. Pitch relative to the caller's
-    own median carries the intonation of both alike and nothing of the voice's register.
-    """
-    return _pitch_columns(*f0_periodicity(samples, config), len(samples), config)
-
-
-def _pitch_columns(f0: np.ndarray, periodicity: np.ndarray, n_samples: int,
-                   config: FeatureConfig) -> np.ndarray:
-    n_frames = 1 + n_samples // config.hop_length
-    voiced = periodicity > VOICED_PERIODICITY
-    rel = np.zeros(f0.size, dtype=np.float32)
-    if voiced.any():
-        semitones = 12.0 * np.log2(f0)
-        rel = np.where(voiced, np.clip(semitones - np.median(semitones[voiced]), -12, 12), 0.0)
-    out = np.zeros((2, n_frames), dtype=np.float32)
-    out[0, : rel.size] = rel
-    out[1, : periodicity.size] = periodicity
-    return out
-
-
-def f0_periodicity(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame (hop_length steps): f0 in Hz (librosa.yin) and its periodicity, 0..1."""
-    import librosa
-
-    sr, hop = config.sample_rate, config.hop_length
-    frame = 2 ** int(np.ceil(np.log2(2.2 * sr / config.f0_min)))  # >= 2 periods of f0_min
-    n_frames = 1 + len(samples) // hop
-    f0 = librosa.yin(samples, fmin=config.f0_min, fmax=config.f0_max, sr=sr,
-                     frame_length=frame, hop_length=hop, center=True)[:n_frames]
-    padded = np.pad(samples, frame // 2)
-    if padded.size < frame:
-        padded = np.pad(padded, (0, frame - padded.size))
-    frames = librosa.util.frame(padded, frame_length=frame, hop_length=hop)[:, : f0.size]
-    f0 = f0[: frames.shape[1]]
-    max_lag = int(np.ceil(sr / config.f0_min))
-    width = frame - max_lag
-    lag = np.clip(np.rint(sr / f0).astype(int), 1, max_lag)
-    rows = np.arange(width)[:, None]
-    cols = np.arange(frames.shape[1])[None, :]
-    a, b = frames[rows, cols], frames[rows + lag[None, :], cols]
-    denom = np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
-    periodicity = np.clip(np.sum(a * b, axis=0) / np.maximum(denom, 1e-9), 0.0, 1.0)
-    return f0, periodicity
-
-
-def vtln_warp(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> float:
-    """The clip's frequency warp factor: (median voiced f0 / vtln_ref_f0) ** vtln_strength.
-
-    Higher voices come from shorter vocal tracts whose formants sit higher; reading the
-    spectrum at frequencies scaled by this factor puts a man's and a woman's formants in the
-    same mel bands. It uses only the audio, never a gender label. 1.0 when nothing is voiced.
-    """
-    return _warp_from_pitch(*f0_periodicity(samples, config), config)
-
-
-def _warp_from_pitch(f0: np.ndarray, periodicity: np.ndarray, config: FeatureConfig) -> float:
-    voiced = f0[periodicity > VOICED_PERIODICITY]
-    if voiced.size == 0:
-        return 1.0
-    warp = (float(np.median(voiced)) / config.vtln_ref_f0) ** config.vtln_strength
-    return float(np.clip(warp, 1.0 / VTLN_MAX_WARP, VTLN_MAX_WARP))
-
-
-def warped_mel_basis(basis: np.ndarray, warp: float, config: FeatureConfig = DEFAULT_CONFIG
-                     ) -> np.ndarray:
-    """The mel filters moved by `warp`: a filter centred on f now reads around warp * f.
-
-    The warp is piecewise linear (as Kaldi's VTLN): warp * f up to a knee, then a straight
-    line to the Nyquist frequency, so no filter falls off the top of the spectrum. Dividing
-    by the warp keeps a flat spectrum's energies unchanged as the filters widen.
-    """
-    if warp == 1.0:
-        return basis
-    nyquist = config.sample_rate / 2.0
-    n_bins = basis.shape[1]
-    knee = 0.8 * nyquist / max(warp, 1.0)
-    # For each FFT bin, the frequency of the unwarped axis it corresponds to.
-    source_hz = np.interp(np.linspace(0.0, nyquist, n_bins),
-                          [0.0, warp * knee, nyquist], [0.0, knee, nyquist])
-    position = source_hz / nyquist * (n_bins - 1)
-    low = np.minimum(position.astype(int), n_bins - 2)
-    frac = (position - low).astype(np.float32)
-    warped = basis[:, low] * (1.0 - frac) + basis[:, low + 1] * frac
-    return (warped / warp).astype(np.float32)
 
 
 def to_windows(frames: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> np.ndarray:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,6 @@ from core.emotion.classifier import (
     METADATA_FILE,
     METADATA_SCHEMA,
     MODEL_FILE,
-    keras_custom_objects,
     sha256_file,
 )
 from core.emotion.datasets import (
@@ -58,28 +58,20 @@ RAVDESS_VAL_ACTORS = ["17", "18", "19", "20"]
 VARIANT_CLEAN, VARIANT_TELEPHONE = 0, 1  # 2.. are random augmentations
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
+    """Training settings; invalid values raise ValueError here, for the library and the command."""
+
     epochs: int = 50
     batch_size: int = 64
     learning_rate: float = 1e-3
     seed: int = 1234
     n_augment: int = 2  # random augmented copies per training clip (plus clean + telephone)
     label_smoothing: float = 0.1
-    mixup: float = 0.0  # Beta(a, a) mixup of training pairs within a batch; 0 = off
-    # Replace the last random copy by a gender-directed pitch shift (male up, female down,
-    # 2-4 semitones; augment.gender_pitch). Opt-in; needs n_augment >= 1.
-    gender_pitch: bool = False
-    # Loss weight per speaker gender, e.g. {"male": 1.5}; missing genders weigh 1.
-    gender_loss_weights: dict = field(default_factory=dict)
-    # Gender-adversarial training: a small head guesses the speaker's gender from the CNN's
-    # embedding through a gradient-reversal layer scaled by this factor, pushing the embedding
-    # to carry no gender; 0 = off. The head is dropped from the saved model.
-    gender_adversary: float = 0.0
     # CNNs trained with seeds seed, seed+1, ... whose probabilities are averaged: the same
     # settings give members that disagree on hard clips; their mean is steadier.
     ensemble: int = 1
-    arch: dict = field(
+    arch: dict[str, Any] = field(
         default_factory=lambda: {
             "kind": "cnn1d",
             "filters": [64, 96, 128, 160],
@@ -87,21 +79,26 @@ class TrainConfig:
             "spatial_dropout": 0.1,
             "dropout": 0.35,
             "dense": 96,
-            "utterance_norm": False,
             "l2": 1e-4,
         }
     )
     threads: int = 2
 
     def __post_init__(self) -> None:
-        if self.ensemble < 1:
-            raise ValueError("ensemble must be >= 1.")
-        if self.gender_adversary < 0:
-            raise ValueError("gender_adversary must be >= 0.")
-        if self.gender_adversary > 0 and self.mixup > 0:
-            raise ValueError("gender_adversary and mixup cannot be combined.")
+        for name in ("epochs", "batch_size", "ensemble", "threads"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}.")
+        if not isinstance(self.n_augment, int) or not 0 <= self.n_augment <= 8:
+            raise ValueError(f"n_augment must be a whole number from 0 to 8, got {self.n_augment!r}.")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning_rate must be between 0 and 1, got {self.learning_rate!r}.")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}.")
+        if len(self.arch.get("filters", [])) != len(self.arch.get("kernels", [])):
+            raise ValueError("arch needs one kernel size per filter count.")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "epochs": self.epochs,
             "batch_size": self.batch_size,
@@ -109,10 +106,6 @@ class TrainConfig:
             "seed": self.seed,
             "n_augment": self.n_augment,
             "label_smoothing": self.label_smoothing,
-            "mixup": self.mixup,
-            "gender_pitch": self.gender_pitch,
-            "gender_loss_weights": dict(self.gender_loss_weights),
-            "gender_adversary": self.gender_adversary,
             "ensemble": self.ensemble,
             "arch": dict(self.arch),
         }
@@ -149,23 +142,8 @@ def clip_variants(samples: np.ndarray, clip: Clip, config: FeatureConfig, n_augm
 
 
 def train_variants(tc: TrainConfig) -> list[int]:
-    """Variants a model trains on: clean, telephone, random copies (the last one replaced by
-    the gender-directed pitch copy, variant 2 + n_augment, when tc.gender_pitch)."""
-    if tc.gender_pitch:
-        if tc.n_augment < 1:
-            raise ValueError("gender_pitch needs n_augment >= 1.")
-        return list(range(1 + tc.n_augment)) + [2 + tc.n_augment]
+    """Variants a model trains on: clean, telephone and the random copies."""
     return list(range(2 + tc.n_augment))
-
-
-def _gender_pitch_windows(job: tuple[Clip, FeatureConfig, int]) -> np.ndarray:
-    clip, config, seed = job
-    try:
-        samples = load(clip.path)
-    except AudioError as exc:
-        raise AudioError(f"{clip.path}: {exc}") from exc
-    rng = np.random.default_rng(_clip_seed(seed + 7919, clip))
-    return clip_windows(augment.gender_pitch(samples, clip.gender, rng), config)
 
 
 def default_cache_dir() -> Path:
@@ -177,25 +155,8 @@ def default_cache_dir() -> Path:
 
 def compute_features(clips: Sequence[Clip], config: FeatureConfig, *, n_augment: int, seed: int,
                      data_fingerprint: str, cache_dir: Path | None = None,
-                     progress: bool = True, gender_pitch: bool = False) -> FeatureSet:
-    fs = _compute_features(clips, config, n_augment=n_augment, seed=seed,
-                           data_fingerprint=data_fingerprint, cache_dir=cache_dir,
-                           progress=progress)
-    if not gender_pitch:
-        return fs
-    extra = _compute_features(clips, config, n_augment=n_augment, seed=seed,
-                              data_fingerprint=data_fingerprint, cache_dir=cache_dir,
-                              progress=progress, gender_pitch=True)
-    return FeatureSet(np.concatenate([fs.windows, extra.windows]),
-                      np.concatenate([fs.clip_index, extra.clip_index]),
-                      np.concatenate([fs.variant, extra.variant]), list(clips))
-
-
-def _compute_features(clips: Sequence[Clip], config: FeatureConfig, *, n_augment: int,
-                      seed: int, data_fingerprint: str, cache_dir: Path | None,
-                      progress: bool, gender_pitch: bool = False) -> FeatureSet:
-    """All [clean, telephone, random...] variants, or (gender_pitch) only the gender-directed
-    pitch copy as variant 2 + n_augment; each cached in its own file."""
+                     progress: bool = True) -> FeatureSet:
+    """All [clean, telephone, random...] variants of every clip, cached in one file."""
     from tqdm import tqdm
 
     key_src = json.dumps(
@@ -206,7 +167,6 @@ def _compute_features(clips: Sequence[Clip], config: FeatureConfig, *, n_augment
             "seed": seed,
             "augment_version": AUGMENT_VERSION,
             "paths": [c.path.name for c in clips],
-            **({"gender_pitch": 1} if gender_pitch else {}),
         },
         sort_keys=True,
     )
@@ -216,27 +176,13 @@ def _compute_features(clips: Sequence[Clip], config: FeatureConfig, *, n_augment
         with np.load(cache_path) as data:
             return FeatureSet(data["windows"], data["clip_index"], data["variant"], list(clips))
     windows, clip_index, variant = [], [], []
-    pitch_windows = {}
-    if gender_pitch:  # the slow librosa pitch shift: two worker processes
-        from concurrent.futures import ProcessPoolExecutor
-
-        jobs = [(c, config, seed) for c in clips]
-        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-            for i, w in enumerate(tqdm(pool.map(_gender_pitch_windows, jobs, chunksize=8),
-                                       total=len(jobs), desc="gender-pitch features",
-                                       disable=not progress, file=sys.stderr)):
-                pitch_windows[i] = w
     for i, clip in enumerate(tqdm(clips, desc="features", unit="clip", disable=not progress,
                                   file=sys.stderr)):
-        if gender_pitch:
-            pairs = [(2 + n_augment, pitch_windows[i])]
-        else:
-            try:
-                samples = load(clip.path)
-            except AudioError as exc:
-                raise AudioError(f"{clip.path}: {exc}") from exc
-            pairs = list(enumerate(clip_variants(samples, clip, config, n_augment, seed)))
-        for v, w in pairs:
+        try:
+            samples = load(clip.path)
+        except AudioError as exc:
+            raise AudioError(f"{clip.path}: {exc}") from exc
+        for v, w in enumerate(clip_variants(samples, clip, config, n_augment, seed)):
             windows.append(w.astype(np.float16))
             clip_index += [i] * len(w)
             variant += [v] * len(w)
@@ -285,8 +231,6 @@ def build_model(input_shape: tuple[int, int], n_labels: int, arch: dict, norm_da
     norm = layers.Normalization(axis=-1, name="standardise")
     norm.adapt(norm_data.reshape(-1, input_shape[-1]))
     x = norm(inputs)
-    if arch.get("utterance_norm"):
-        x = keras_custom_objects()["UtteranceNorm"](name="utterance_norm")(x)
     if arch.get("spatial_dropout"):
         x = layers.SpatialDropout1D(arch["spatial_dropout"])(x)
     for i, (filters, kernel) in enumerate(zip(arch["filters"], arch["kernels"], strict=True)):
@@ -303,27 +247,6 @@ def build_model(input_shape: tuple[int, int], n_labels: int, arch: dict, norm_da
     x = layers.Dropout(arch.get("dropout", 0.3))(x)
     outputs = layers.Dense(n_labels, activation="softmax", name="emotion")(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-def with_gender_adversary(model, scale: float):
-    """A training-only twin of `model` with a second output, the speaker's gender, guessed
-    from the embedding through a gradient-reversal layer (Ganin & Lempitsky 2015)."""
-    import keras
-    import tensorflow as tf
-    from keras import layers
-
-    class GradientReversal(layers.Layer):
-        def call(self, inputs):
-            @tf.custom_gradient
-            def reverse(t):
-                return tf.identity(t), lambda dy: -scale * dy
-
-            return reverse(inputs)
-
-    h = GradientReversal(name="gradient_reversal")(model.get_layer("embedding").output)
-    h = layers.Dense(32, activation="relu", name="gender_hidden")(h)
-    gender = layers.Dense(1, activation="sigmoid", name="gender")(h)
-    return keras.Model(model.inputs, [model.outputs[0], gender], name="emotion_adversarial")
 
 
 # ---------------------------------------------------------------------------------------
@@ -448,7 +371,7 @@ class FitResult:
 
 @dataclass
 class _TrainingData:
-    dataset: object  # tf.data.Dataset of (x, y, w) or (x, y, w, is_female, known)
+    dataset: Any  # tf.data.Dataset of (windows, label, class weight)
     n_windows: int
     norm_sample: np.ndarray
 
@@ -525,15 +448,7 @@ def _training_data(fs: FeatureSet, y_clip: np.ndarray, labels: list[str],
     counts = np.bincount(y_train, minlength=len(labels)).astype(float)
     class_w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / len(labels), 0.0)
     w_train = class_w[y_train].astype(np.float32)
-    clip_gender = np.array([c.gender for c in fs.clips])[fs.clip_index[train_idx]]
-    if tc.gender_loss_weights:
-        w_train *= np.array([tc.gender_loss_weights.get(g, 1.0) for g in clip_gender],
-                            dtype=np.float32)
     tensors = (x_train, y_train, w_train)
-    if tc.gender_adversary > 0:
-        # Speakers of unknown gender are left out of the adversary's loss (weight 0).
-        tensors += ((clip_gender == "female").astype(np.float32),
-                    np.isin(clip_gender, ["female", "male"]).astype(np.float32))
     sample = x_train[fs.variant[train_idx] == VARIANT_CLEAN].astype(np.float32)
     return _TrainingData(tf.data.Dataset.from_tensor_slices(tensors), len(train_idx),
                          sample if len(sample) else x_train.astype(np.float32))
@@ -557,44 +472,18 @@ def _fit_member(fs: FeatureSet, y_clip: np.ndarray, labels: list[str],
     emotion_loss = keras.losses.CategoricalCrossentropy(label_smoothing=tc.label_smoothing)
     n_labels = len(labels)
     ds = (data.dataset.shuffle(data.n_windows, seed=seed, reshuffle_each_iteration=True)
-          .batch(tc.batch_size))
-    trainee = model
-    if tc.gender_adversary > 0:
-        trainee = with_gender_adversary(model, tc.gender_adversary)
-        ds = ds.map(lambda x, y, w, g, k: (tf.cast(x, tf.float32),
-                                           (tf.one_hot(y, n_labels), g[:, None]), (w, k)))
-        trainee.compile(optimizer=keras.optimizers.Adam(schedule),
-                        loss=[emotion_loss, keras.losses.BinaryCrossentropy()])
-    else:
-        ds = ds.map(lambda x, y, w: (tf.cast(x, tf.float32), tf.one_hot(y, n_labels), w))
-        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=emotion_loss)
-    if tc.mixup > 0:
-        alpha = float(tc.mixup)
-
-        def mix(x, y, w):
-            n = tf.shape(x)[0]
-            g1 = tf.random.gamma([n], alpha, seed=seed)
-            g2 = tf.random.gamma([n], alpha, seed=seed + 1)
-            lam = g1 / (g1 + g2)
-            lam = tf.maximum(lam, 1.0 - lam)  # the first clip dominates: keep its weight
-            perm = tf.random.shuffle(tf.range(n), seed=seed + 2)
-            lx = tf.reshape(lam, [-1, 1, 1])
-            ly = tf.reshape(lam, [-1, 1])
-            return (lx * x + (1 - lx) * tf.gather(x, perm),
-                    ly * y + (1 - ly) * tf.gather(y, perm), w)
-
-        ds = ds.map(mix)
-    ds = ds.prefetch(2)
+          .batch(tc.batch_size)
+          .map(lambda x, y, w: (tf.cast(x, tf.float32), tf.one_hot(y, n_labels), w))
+          .prefetch(2))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=emotion_loss)
     model_fn = batched_predict(model, config)
     history: list[dict] = []
     best_ua, best_epoch, best_weights = -1.0, tc.epochs, None
     bar = tqdm(range(1, tc.epochs + 1), desc=f"training {name}", unit="epoch",
                disable=not progress, file=sys.stderr)
     for epoch in bar:
-        h = trainee.fit(ds, epochs=1, verbose=0, shuffle=False)
+        h = model.fit(ds, epochs=1, verbose=0, shuffle=False)
         row = {"epoch": epoch, "loss": round(float(h.history["loss"][-1]), 4)}
-        if "gender_loss" in h.history:  # the adversary's loss: ln 2 = 0.693 means no clue
-            row["gender_loss"] = round(float(h.history["gender_loss"][-1]), 4)
         if val_ids is not None and len(val_ids):
             probs = clip_probabilities(model_fn, fs, val_ids, VARIANT_CLEAN)
             val = evaluate(probs, y_clip[val_ids], labels)
@@ -751,7 +640,7 @@ def train_emotion_model(
     fs = compute_features(clips, feature_config, n_augment=tc.n_augment, seed=tc.seed,
                           data_fingerprint=fp,
                           cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
-                          progress=progress, gender_pitch=tc.gender_pitch)
+                          progress=progress)
     y_clip = np.asarray([labels.index(c.label) for c in clips])
     speaker = np.asarray([c.speaker for c in clips])
     ids = {name: np.flatnonzero(np.isin(speaker, s)) for name, s in
@@ -825,9 +714,7 @@ def train_emotion_model(
         "training": {**tc.to_dict(), "best_epoch": result.best_epoch,
                      "history": result.history, "fit_seconds": round(result.seconds, 1),
                      "total_seconds": round(time.perf_counter() - t0, 1),
-                     "augmentations": ["clean", "telephone"]
-                     + ["random"] * (tc.n_augment - tc.gender_pitch)
-                     + ["gender_pitch"] * tc.gender_pitch},
+                     "augmentations": ["clean", "telephone"] + ["random"] * tc.n_augment},
         "metrics": metrics,
         "library_versions": library_versions(),
     }

@@ -131,102 +131,13 @@ def test_noise_snr_and_seeded_augmentation_are_reproducible():
     assert np.max(np.abs(mu - x)) < 0.01
 
 
-def _glide(f_start: float, f_end: float, seconds: float = 2.0, sr: int = 16_000) -> np.ndarray:
-    """A harmonic-rich voice-like tone whose pitch moves from f_start to f_end (geometric)."""
-    t = np.arange(int(seconds * sr)) / sr
-    f = f_start * (f_end / f_start) ** (t / seconds)
-    phase = 2 * np.pi * np.cumsum(f) / sr
-    return (0.2 * sum(np.sin(k * phase) / k for k in range(1, 6))).astype(np.float32)
-
-
-def test_pitch_columns_follow_intonation_relative_to_the_speakers_own_median():
-    from core.emotion.features import pitch_frames
-
-    config = FeatureConfig(pitch_features=True)
-    low, high = pitch_frames(_glide(100, 200), config), pitch_frames(_glide(200, 400), config)
-    # A man's and a woman's voice rising by the same octave give the same relative contour.
-    for rel in (low[0], high[0]):
-        assert rel[5] == pytest.approx(-6, abs=1.0) and rel[-6] == pytest.approx(6, abs=1.0)
-    np.testing.assert_allclose(low[0][5:-5], high[0][5:-5], atol=1.0)
-    assert np.median(low[1]) > 0.9  # periodic
-    noise = np.random.default_rng(0).standard_normal(32_000).astype(np.float32) * 0.1
-    unvoiced = pitch_frames(noise, config)
-    assert np.median(unvoiced[1]) < 0.5 and np.mean(unvoiced[0] == 0) > 0.8
-
-
-def test_pitch_features_extend_frames_and_old_metadata_means_off():
-    config = FeatureConfig(pitch_features=True)
-    samples = _glide(120, 180)
-    frames = frame_features(samples, config)
-    base = frame_features(samples, DEFAULT_CONFIG)
-    assert frames.shape == (base.shape[0], DEFAULT_CONFIG.n_features + 2) == (
-        base.shape[0], config.n_features)
-    np.testing.assert_array_equal(frames[:, : base.shape[1]], base)
-    assert config.feature_names()[-2:] == ["f0_rel_semitones", "periodicity"]
-    # Metadata written before the pitch settings existed loads as "no pitch columns".
-    old = {k: v for k, v in DEFAULT_CONFIG.to_dict().items()
-           if k not in ("pitch_features", "f0_min", "f0_max")}
-    assert FeatureConfig.from_dict(old) == DEFAULT_CONFIG
-    assert FeatureConfig.from_dict(config.to_dict()) == config
-
-
-def _vowel(f0: float, formant_scale: float, seconds: float = 1.5, sr: int = 16_000) -> np.ndarray:
-    """A steady vowel: harmonics of f0 shaped by three formants (500/1500/2500 Hz x scale)."""
-    t = np.arange(int(seconds * sr)) / sr
-    formants = np.array([500.0, 1500.0, 2500.0]) * formant_scale
-    x = np.zeros_like(t)
-    for k in range(1, int(7000 // f0)):
-        amp = np.exp(-(((k * f0) - formants) / 150.0) ** 2).sum() + 0.01
-        x += amp * np.sin(2 * np.pi * k * f0 * t)
-    return (0.1 * x / np.abs(x).max()).astype(np.float32)
-
-
-def test_warped_mel_filters_move_by_the_warp_and_none_falls_off_the_spectrum():
-    from core.emotion.features import _mel_basis, warped_mel_basis
-
-    basis = _mel_basis(DEFAULT_CONFIG)
-    assert warped_mel_basis(basis, 1.0) is basis
-    bin_hz = DEFAULT_CONFIG.sample_rate / DEFAULT_CONFIG.n_fft
-    for warp in (0.8, 1.25):
-        warped = warped_mel_basis(basis, warp)
-        assert warped.shape == basis.shape and warped.dtype == np.float32
-        assert np.all(warped.sum(axis=1) > 0)  # even the top filters still read something
-        for row in (20, 30):  # below the knee the warp is linear
-            assert warped[row].argmax() * bin_hz == pytest.approx(
-                warp * basis[row].argmax() * bin_hz, abs=1.5 * bin_hz)
-
-
-def test_vtln_puts_a_low_and_a_high_voice_on_the_same_formant_bands():
-    from core.emotion.features import vtln_warp
-
-    config = FeatureConfig(vtln_strength=0.3)
-    man, woman = _vowel(110, 1.0), _vowel(200, 1.17)  # a shorter vocal tract: formants +17 %
-    assert vtln_warp(man, config) < 0.9 < 1.0 < vtln_warp(woman, config)
-    noise = np.random.default_rng(0).standard_normal(24_000).astype(np.float32) * 0.1
-    assert vtln_warp(noise, config) == 1.0  # nothing voiced: no warp
-
-    def envelope_gap(cfg):  # MFCCs 1-12 describe the spectral envelope (the formants)
-        a, b = frame_features(man, cfg), frame_features(woman, cfg)
-        start = cfg.n_mels + 1
-        return np.abs(a[:, start:start + 12].mean(0) - b[:, start:start + 12].mean(0)).mean()
-
-    assert envelope_gap(config) < 0.6 * envelope_gap(DEFAULT_CONFIG)
-    # Metadata written before VTLN existed loads as "off".
-    old = {k: v for k, v in DEFAULT_CONFIG.to_dict().items() if not k.startswith("vtln")}
-    assert FeatureConfig.from_dict(old) == DEFAULT_CONFIG
-
-
-def test_vtln_warp_column_keeps_the_voices_pitch_level():
-    from core.emotion.features import vtln_warp
-
-    warped = FeatureConfig(vtln_strength=0.3)
-    with_column = FeatureConfig(vtln_strength=0.3, vtln_warp_column=True)
-    voice = _vowel(120, 1.0)
-    frames = frame_features(voice, with_column)
-    assert frames.shape[1] == with_column.n_features == DEFAULT_CONFIG.n_features + 1
-    np.testing.assert_array_equal(frames[:, :-1], frame_features(voice, warped))
-    np.testing.assert_allclose(frames[:, -1], np.log2(vtln_warp(voice, warped)), rtol=1e-5)
-    with pytest.raises(FeatureError, match="needs vtln_strength"):
-        FeatureConfig(vtln_warp_column=True)
-    with pytest.raises(FeatureError, match="0..1"):
-        FeatureConfig(vtln_strength=-0.1)
+def test_metadata_naming_retired_settings_loads_only_while_they_are_off():
+    # The shipped model's metadata predates their removal and names them, switched off.
+    with_retired = {**DEFAULT_CONFIG.to_dict(), "pitch_features": False, "f0_min": 60.0, "f0_max": 500.0,
+                    "vtln_strength": 0.0, "vtln_ref_f0": 190.0, "vtln_warp_column": False}
+    assert FeatureConfig.from_dict(with_retired) == DEFAULT_CONFIG
+    for switch, on in (("pitch_features", True), ("vtln_strength", 0.3), ("vtln_warp_column", True)):
+        with pytest.raises(FeatureError, match=f"retired feature setting '{switch}'"):
+            FeatureConfig.from_dict({**with_retired, switch: on})
+    with pytest.raises(FeatureError, match="Unknown feature settings"):
+        FeatureConfig.from_dict({**DEFAULT_CONFIG.to_dict(), "colour": "blue"})

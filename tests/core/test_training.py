@@ -85,70 +85,6 @@ def test_agency_112_dataset_trains_the_same_way(tmp_path):
     assert load_classifier(out).labels == meta["labels"]
 
 
-def _f0(x: np.ndarray, sr: int = 16_000) -> float:
-    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
-    return float(np.argmax(spectrum) * sr / len(x))
-
-
-def test_gender_pitch_moves_male_voices_up_and_female_voices_down():
-    from core import augment
-
-    t = np.arange(16_000) / 16_000
-    tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
-    up = augment.gender_pitch(tone, "male", np.random.default_rng(0), p_telephone=0.0)
-    down = augment.gender_pitch(tone, "female", np.random.default_rng(0), p_telephone=0.0)
-    ratio = 2 ** (np.array([2.0, 4.0]) / 12)
-    assert 200 * ratio[0] - 5 <= _f0(up) <= 200 * ratio[1] + 5
-    assert 200 / ratio[1] - 5 <= _f0(down) <= 200 / ratio[0] + 5
-    assert up.dtype == np.float32 and up.shape == tone.shape
-
-
-def test_gender_pitch_replaces_the_last_random_copy():
-    from core.emotion.training import train_variants
-
-    assert train_variants(TrainConfig(n_augment=2, gender_pitch=False)) == [0, 1, 2, 3]
-    assert train_variants(TrainConfig(n_augment=2, gender_pitch=True)) == [0, 1, 2, 4]
-    with pytest.raises(ValueError):
-        train_variants(TrainConfig(n_augment=0, gender_pitch=True))
-
-
-def test_agency_112_dataset_trains_with_gender_pitch(tmp_path):
-    from dataclasses import replace
-
-    data = make_112_set(tmp_path / "agency")
-    meta = train_emotion_model(data, tmp_path / "gp-v1",
-                               train_config=replace(TINY, gender_pitch=True),
-                               cache_dir=tmp_path / "cache", progress=False, log=lambda s: None)
-    assert meta["training"]["gender_pitch"] is True
-    assert meta["training"]["augmentations"] == ["clean", "telephone", "gender_pitch"]
-    assert len(list((tmp_path / "cache").glob("features-*.npz"))) == 2
-
-
-def test_gender_adversary_and_loss_weights_train_and_save_only_the_emotion_head(tmp_path):
-    from dataclasses import replace
-
-    data = make_112_set(tmp_path / "agency")
-    tc = replace(TINY, epochs=2, gender_adversary=0.5, gender_loss_weights={"male": 2.0})
-    meta = train_emotion_model(data, tmp_path / "adv-v1", train_config=tc,
-                               cache_dir=tmp_path / "cache", progress=False, log=lambda s: None)
-    assert meta["training"]["gender_adversary"] == 0.5
-    assert meta["training"]["gender_loss_weights"] == {"male": 2.0}
-    history = meta["training"]["history"]
-    assert len(history) == 2 and all(np.isfinite(row["gender_loss"]) for row in history)
-    clf = load_classifier(tmp_path / "adv-v1")
-    assert [layer.name for layer in clf.model.layers if "gender" in layer.name] == []
-    assert len(clf.model.outputs) == 1
-
-
-def test_gender_adversary_settings_are_checked():
-    from dataclasses import replace
-
-    with pytest.raises(ValueError, match="mixup"):
-        replace(TINY, gender_adversary=0.5, mixup=0.4)
-    with pytest.raises(ValueError, match=">= 0"):
-        replace(TINY, gender_adversary=-1.0)
-
-
 def test_an_ensemble_saves_as_one_model_averaging_its_members(tmp_path):
     from dataclasses import replace
 
@@ -170,23 +106,26 @@ def test_an_ensemble_saves_as_one_model_averaging_its_members(tmp_path):
     assert not np.allclose(members[0].predict(x, verbose=0), members[1].predict(x, verbose=0))
 
 
-def test_train_command_with_vtln_writes_and_loads_a_warped_model(tmp_path):
+def test_train_command_validates_its_options_like_the_library(tmp_path):
     from django.core.management import CommandError, call_command
 
-    from core import audio
-
     data = make_112_set(tmp_path / "agency")
-    out = tmp_path / "vtln-v1"
-    common = ["--dataset", str(data), "--epochs", "1", "--augment", "0",
-              "--cache-dir", str(tmp_path / "cache"), "--no-progress"]
-    with pytest.raises(CommandError, match="0..1"):
-        call_command("train_emotion_model", *common, "--out", str(out), "--vtln", "1.5")
-    assert not out.exists()
-    call_command("train_emotion_model", *common, "--out", str(out), "--vtln", "0.3")
-    config = read_metadata(out)["feature_config"]
-    assert config["vtln_strength"] == 0.3 and config["vtln_warp_column"] is True
-    clf = load_classifier(out)
-    assert clf.model.input_shape[-1] == clf.config.n_features
-    assert clf.config.feature_names()[-1] == "vtln_log2_warp"
-    pred = clf.classify(audio.load(next(data.rglob("*.wav"))))
-    assert sum(pred.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+    out = tmp_path / "cmd-v1"
+    common = ["--dataset", str(data), "--cache-dir", str(tmp_path / "cache"), "--no-progress"]
+    for option, value, message in (("--epochs", "0", "epochs must be"), ("--augment", "-1", "n_augment"),
+                                   ("--ensemble", "0", "ensemble must be")):
+        with pytest.raises(CommandError, match=message):
+            call_command("train_emotion_model", *common, "--out", str(out), option, value)
+        assert not out.exists()
+    call_command("train_emotion_model", *common, "--out", str(out), "--epochs", "1", "--augment", "0")
+    meta = read_metadata(out)
+    assert meta["training"]["epochs"] == 1 and meta["training"]["n_augment"] == 0
+
+
+def test_train_config_refuses_bad_values():
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig(learning_rate=0.0)
+    with pytest.raises(ValueError, match="kernel size"):
+        TrainConfig(arch={**TrainConfig().arch, "kernels": [5]})

@@ -1,21 +1,27 @@
 """``python manage.py train_emotion_model --dataset DIR --out ml_models/<version>``.
 
-A thin wrapper over :func:`core.emotion.training.train_emotion_model`.
+A thin wrapper over :func:`core.emotion.training.train_emotion_model`: the options become a
+:class:`~core.emotion.training.TrainConfig`, which validates them exactly as the library does.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.emotion.datasets import DatasetError, default_ravdess_dir
+
+# Command option -> TrainConfig field, for the options that are given.
+TRAIN_OPTIONS = {"epochs": "epochs", "batch_size": "batch_size", "seed": "seed", "augment": "n_augment",
+                 "ensemble": "ensemble"}
 
 
 class Command(BaseCommand):
     help = "Train a speech emotion model version, split by speaker, and write it to --out."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dataset", help="dataset folder (RAVDESS or 112 file names); "
                             "default: $RAVDESS_DIR or ../shared/data/ravdess")
         parser.add_argument("--out", required=True, help="output folder, e.g. ml_models/<version>")
@@ -24,56 +30,36 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--augment", type=int, default=None,
                             help="random augmented copies per training clip")
+        parser.add_argument("--ensemble", type=int, default=None,
+                            help="number of CNNs (seeds seed, seed+1, ...) whose probabilities "
+                                 "the saved model averages")
         parser.add_argument("--test-speakers", default=None,
                             help="comma-separated test speakers (default: the fixed split)")
         parser.add_argument("--val-speakers", default=None,
                             help="comma-separated validation speakers")
         parser.add_argument("--cache-dir", default=None, help="feature cache folder")
-        parser.add_argument("--gender-pitch", action="store_true",
-                            help="experimental: pitch-shift male voices up and female voices down "
-                                 "in training (did not narrow the gender gap under 6-fold CV)")
-        parser.add_argument("--ensemble", type=int, default=None,
-                            help="number of CNNs (seeds seed, seed+1, ...) whose probabilities "
-                                 "the saved model averages")
-        parser.add_argument("--vtln", type=float, default=None, metavar="STRENGTH",
-                            help="experimental: vocal-tract-length normalisation of the features "
-                                 "(0..1, e.g. 0.3), the warp kept as one more column (did not "
-                                 "narrow the gender gap under 6-fold CV)")
         parser.add_argument("--overwrite", action="store_true")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **opts: Any) -> None:
         from core.audio import AudioError
-        from core.emotion.features import DEFAULT_CONFIG, FeatureConfig
         from core.emotion.training import TrainConfig, train_emotion_model
 
         dataset = opts["dataset"] or default_ravdess_dir()
         if dataset is None:
             raise CommandError("No --dataset given and no RAVDESS folder found.")
-        tc = TrainConfig()
-        for opt, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("seed", "seed"),
-                          ("augment", "n_augment"), ("ensemble", "ensemble")):
-            if opts[opt] is not None:
-                setattr(tc, attr, opts[opt])
-        tc.gender_pitch = opts["gender_pitch"]
-        feature_config = DEFAULT_CONFIG
-        if opts["vtln"]:
-            try:
-                feature_config = FeatureConfig(vtln_strength=opts["vtln"], vtln_warp_column=True)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from exc
-
-        def split(value):
-            return [s.strip() for s in value.split(",") if s.strip()] if value else None
-
+        given = {field: opts[option] for option, field in TRAIN_OPTIONS.items() if opts[option] is not None}
+        try:
+            train_config = TrainConfig(**given)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         try:
             meta = train_emotion_model(
                 dataset,
                 opts["out"],
-                train_config=tc,
-                feature_config=feature_config,
-                test_speakers=split(opts["test_speakers"]),
-                val_speakers=split(opts["val_speakers"]),
+                train_config=train_config,
+                test_speakers=_speakers(opts["test_speakers"]),
+                val_speakers=_speakers(opts["val_speakers"]),
                 cache_dir=Path(opts["cache_dir"]) if opts["cache_dir"] else None,
                 progress=not opts["no_progress"],
                 log=self.stdout.write,
@@ -86,3 +72,7 @@ class Command(BaseCommand):
             f"model version {meta['version']}: test UA {test['unweighted_accuracy']:.3f}, "
             f"WA {test['weighted_accuracy']:.3f}"
         ))
+
+
+def _speakers(value: str | None) -> list[str] | None:
+    return [s.strip() for s in value.split(",") if s.strip()] if value else None
