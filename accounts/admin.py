@@ -23,6 +23,20 @@ class AdminRoleRequired:
         return self.has_module_permission(request)
 
 
+class ReadOnlyAdmin(AdminRoleRequired):
+    """Admins may look, never change: every change goes through the portal's services, which lock,
+    validate, record the change and tell the browsers. Django admin is no back door around them."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class PortalUserAdmin(AdminRoleRequired, UserAdmin):
     list_display = ("username", "get_full_name", "role", "is_active", "last_login")

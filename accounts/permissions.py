@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -63,3 +64,12 @@ class IsSupervisor(_RolePermission):
 
 class IsPortalAdmin(_RolePermission):
     role = Role.ADMIN
+
+
+class ApiAuthentication:
+    """For DRF views: they answer 401/403 as JSON themselves, so the login-page redirect of
+    LoginRequiredMiddleware must not apply to them (put it first among the view's bases)."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return login_not_required(super().as_view(**initkwargs))  # type: ignore[misc]

@@ -4,13 +4,13 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
-from core.triage import policy as triage
+from core.triage.config import CATEGORIES, SCORE_MAX, SCORE_MIN, ConfigError, TriageConfig
 
 
 class PriorityOverrideForm(forms.Form):
     score = forms.FloatField(
-        min_value=triage.SCORE_MIN,
-        max_value=triage.SCORE_MAX,
+        min_value=SCORE_MIN,
+        max_value=SCORE_MAX,
         required=False,
         help_text="0–100; leave empty to clear the override.",
     )
@@ -43,7 +43,7 @@ class JSONObjectField(forms.CharField):
 class TriageSettingsForm(forms.Form):
     weights = JSONObjectField()
     label_mapping = JSONObjectField(help_text="Model label → triage category ("
-                                    + ", ".join(triage.CATEGORIES) + ").")
+                                    + ", ".join(CATEGORIES) + ").")
     max_wait_seconds = forms.FloatField(min_value=10, help_text="After this wait a call is first in the queue.")
     prank_history_days = forms.IntegerField(min_value=1, max_value=365)
     note = forms.CharField(max_length=500, required=False, help_text="Why this change.")
@@ -58,13 +58,13 @@ class TriageSettingsForm(forms.Form):
         if self.errors:
             return data
         try:
-            triage.TriageConfig(
+            TriageConfig(
                 version=1,
                 weights=data["weights"],
                 label_mapping=data["label_mapping"],
                 max_wait_seconds=data["max_wait_seconds"],
                 prank_history_days=data["prank_history_days"],
             )
-        except triage.ConfigError as exc:
+        except ConfigError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return data

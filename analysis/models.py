@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from core.triage import policy as triage
+from calls.history import AppendOnlyModel
+from core.triage.config import TriageConfig
 
 
 class StepName(models.TextChoices):
@@ -22,7 +23,11 @@ class StepState(models.TextChoices):
 
 
 class AnalysisStep(models.Model):
-    """One step of one recording's analysis. Unique per (recording, name): re-running updates."""
+    """One step of one recording's analysis. Unique per (recording, name): re-running updates.
+
+    ``result`` holds the step's typed result as its ``to_dict()``: an EmotionPrediction, a
+    Transcript or a TextAnalysis (read back through analysis.selectors.CaseAnalysis).
+    """
 
     recording = models.ForeignKey("calls.Recording", on_delete=models.PROTECT, related_name="steps")
     name = models.CharField(max_length=16, choices=StepName.choices)
@@ -50,7 +55,7 @@ class AnalysisStep(models.Model):
         return self.state in (StepState.DONE, StepState.FAILED, StepState.UNAVAILABLE)
 
 
-class TriageSettings(models.Model):
+class TriageSettings(AppendOnlyModel):
     """Admin-edited triage weights and label mapping. Never edited in place: each save of the
     settings page adds a version, and every score records the version that made it."""
 
@@ -72,8 +77,8 @@ class TriageSettings(models.Model):
     def __str__(self) -> str:
         return f"Triage settings v{self.version}"
 
-    def as_config(self) -> triage.TriageConfig:
-        return triage.TriageConfig(
+    def as_config(self) -> TriageConfig:
+        return TriageConfig(
             version=self.version,
             weights=self.weights,
             label_mapping=self.label_mapping,
@@ -82,7 +87,7 @@ class TriageSettings(models.Model):
         )
 
 
-class TriageScore(models.Model):
+class TriageScore(AppendOnlyModel):
     """Every score a case was given, with its named components: the case's priority history."""
 
     case = models.ForeignKey("calls.Case", on_delete=models.PROTECT, related_name="scores")

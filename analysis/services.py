@@ -1,64 +1,39 @@
-"""State changes of the analysis side: scoring a case, overriding it, editing triage settings."""
+"""State changes of the analysis side: scoring a case, overriding it, editing triage settings.
+
+Each one locks what it changes, records it, and tells the browsers after the commit.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from calls import broadcast
 from calls.exceptions import CaseActionError, NotAllowed
-from calls.models import AnalysisState, Case, CaseEvent, EventKind, Outcome
-from core.triage import policy as triage
+from calls.models import AnalysisState, Case, EventKind
+from calls.services import case_event_record, case_lock
+from core.triage.config import SCORE_MAX, SCORE_MIN, TriageConfig
+from core.triage.evidence import TriageEvidence, WordEvidence
+from core.triage.policy import TriageResult, triage
 
+from . import signals
 from .models import AnalysisStep, StepName, StepState, TriageScore, TriageSettings
+from .selectors import CaseAnalysis, case_analysis_get, confirmed_prank_count, triage_config_active
 
 logger = logging.getLogger(__name__)
 
 
-def triage_config_active() -> triage.TriageConfig:
-    current = TriageSettings.objects.order_by("-version").first()
-    return current.as_config() if current else triage.DEFAULT_CONFIG
-
-
-def confirmed_prank_count(case: Case, days: int) -> int:
-    since = timezone.now() - timedelta(days=days)
-    return (
-        Case.objects.filter(caller_number=case.caller_number, outcome=Outcome.PRANK, closed_at__gte=since)
-        .exclude(pk=case.pk)
-        .count()
-    )
-
-
-def _latest_steps(case: Case) -> dict[str, AnalysisStep]:
-    recording = case.recordings.order_by("-created_at", "-pk").first()
-    if recording is None:
-        return {}
-    return {step.name: step for step in AnalysisStep.objects.filter(recording=recording)}
-
-
-def case_evidence(
-    case: Case, config: triage.TriageConfig, steps: dict[str, AnalysisStep]
-) -> triage.TriageEvidence:
+def case_evidence(case: Case, config: TriageConfig, analysis: CaseAnalysis) -> TriageEvidence:
     """Unknown stays unknown: a step that has not finished gives None, which triage treats as urgent."""
-    emotion = steps.get(StepName.EMOTION)
-    words_step = steps.get(StepName.TEXT)
-    transcription = steps.get(StepName.TRANSCRIPTION)
-    probabilities = None
-    if emotion and emotion.state == StepState.DONE:
-        probabilities = emotion.result.get("probabilities")
-    words = None
-    if words_step and words_step.state == StepState.DONE and words_step.result.get("known", True):
-        words = triage.WordEvidence.from_text_analysis_dict(words_step.result)
-    return triage.TriageEvidence(
-        emotion_probabilities=probabilities,
-        emotion_failed=bool(emotion and emotion.state == StepState.FAILED),
-        words=words,
-        transcription_failed=bool(
-            transcription and transcription.state in (StepState.FAILED, StepState.UNAVAILABLE)
-        ),
+    emotion = analysis.emotion
+    words = analysis.words
+    return TriageEvidence(
+        emotion_probabilities=emotion.probabilities if emotion is not None else None,
+        emotion_failed=analysis.state(StepName.EMOTION) == StepState.FAILED,
+        words=WordEvidence.from_text_analysis(words) if words is not None else None,
+        transcription_failed=analysis.state(StepName.TRANSCRIPTION) in (StepState.FAILED, StepState.UNAVAILABLE),
         confirmed_prank_count=confirmed_prank_count(case, config.prank_history_days),
         override_score=case.priority_override,
         override_reason="set by a supervisor" if case.priority_override is not None else "",
@@ -80,13 +55,9 @@ def _analysis_state(steps: dict[str, AnalysisStep]) -> tuple[str, str]:
     return AnalysisState.DONE, "; ".join(errors)
 
 
-def apply_score(
-    case: Case, steps: dict[str, AnalysisStep], config: triage.TriageConfig | None = None
-) -> triage.TriageResult:
+def _apply_score(case: Case, analysis: CaseAnalysis, config: TriageConfig) -> TriageResult:
     """Compute and set the case's priority fields (not saved); waiting time is added by the queue."""
-    config = config or triage_config_active()
-    result = triage.triage(case_evidence(case, config, steps), config)
-    words = steps.get(StepName.TEXT)
+    result = triage(case_evidence(case, config, analysis), config)
     case.set_priority(
         base=result.base_score,
         band=result.band,
@@ -95,7 +66,8 @@ def apply_score(
     )
     prank = next((c for c in result.components if c.name == "prank"), None)
     case.suspected_prank = bool(prank and prank.value >= 0.5)
-    case.incident_type = (words.result.get("incident_type") or "") if words and words.state == StepState.DONE else ""
+    case.incident_type = analysis.words.incident_type if analysis.words is not None else ""
+    case.analysis_state, case.analysis_error = _analysis_state(analysis.steps)
     return result
 
 
@@ -104,9 +76,7 @@ def case_rescore(*, case_id: int) -> TriageScore:
     config = triage_config_active()
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case_id)
-        steps = _latest_steps(case)
-        result = apply_score(case, steps, config)
-        case.analysis_state, case.analysis_error = _analysis_state(steps)
+        result = _apply_score(case, case_analysis_get(case), config)
         case.save(
             update_fields=[
                 "priority_base", "priority_band", "priority_reasons", "queue_key",
@@ -117,7 +87,7 @@ def case_rescore(*, case_id: int) -> TriageScore:
             case=case,
             base_score=result.base_score,
             band=result.band,
-            components=[c.__dict__ for c in result.components],
+            components=[c.to_dict() for c in result.components],
             reasons=result.reasons,
             config_version=result.config_version,
             provisional=result.provisional,
@@ -127,41 +97,44 @@ def case_rescore(*, case_id: int) -> TriageScore:
     return score
 
 
-def case_override_priority(*, case: Case, supervisor, score: float | None, reason: str) -> Case:
-    """Set (or, with score=None, clear) a supervisor's priority; audit-logged with its reason."""
+def case_override_priority(*, case: Case, supervisor: Any, score: float | None, reason: str) -> Case:
+    """Set (or, with score=None, clear) a supervisor's priority: in one transaction with its event,
+    the new score and the broadcast after the commit."""
     if not supervisor.has_role("supervisor"):
         raise NotAllowed("Only a supervisor can override a priority.")
     if not reason.strip():
         raise CaseActionError("Give a reason for the override.")
-    if score is not None and not triage.SCORE_MIN <= score <= triage.SCORE_MAX:
-        raise CaseActionError(f"The priority must be from {triage.SCORE_MIN:g} to {triage.SCORE_MAX:g}.")
+    if score is not None and not SCORE_MIN <= score <= SCORE_MAX:
+        raise CaseActionError(f"The priority must be from {SCORE_MIN:g} to {SCORE_MAX:g}.")
     with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case.pk)
+        case = case_lock(case)
         previous = case.priority_override
         case.priority_override = score
         case.save(update_fields=["priority_override"])
-        CaseEvent.objects.create(
+        case_event_record(
             case=case,
-            actor=supervisor,
             kind=EventKind.PRIORITY_OVERRIDDEN,
+            actor=supervisor,
             reason=reason.strip(),
-            data={"from": previous, "to": score, "base_before": case.priority_base},
+            **{"from": previous, "to": score, "base_before": case.priority_base},
         )
-    case_rescore(case_id=case.pk)
+        case_rescore(case_id=case.pk)
+        transaction.on_commit(lambda: broadcast.case_changed(case.pk, EventKind.PRIORITY_OVERRIDDEN))
     case.refresh_from_db()
     return case
 
 
 def triage_settings_save(
-    *, admin, weights: dict, label_mapping: dict, max_wait_seconds: float, prank_history_days: int, note: str = ""
+    *, admin: Any, weights: dict[str, Any], label_mapping: dict[str, str], max_wait_seconds: float,
+    prank_history_days: int, note: str = "",
 ) -> TriageSettings:
-    """Validate and store a new settings version, then re-score the open cases with it."""
+    """Validate and store a new settings version; the open cases are re-scored in the background."""
     if not admin.has_role("admin"):
         raise NotAllowed("Only an admin can change the triage settings.")
     with transaction.atomic():
         latest = TriageSettings.objects.select_for_update().order_by("-version").first()
-        version = (latest.version if latest else triage.DEFAULT_CONFIG.version) + 1
-        config = triage.TriageConfig(  # raises ConfigError with a clear message
+        version = (latest.version if latest else triage_config_active().version) + 1
+        config = TriageConfig(  # raises ConfigError with a clear message
             version=version,
             weights=weights,
             label_mapping=label_mapping,
@@ -177,6 +150,17 @@ def triage_settings_save(
             note=note,
             created_by=admin,
         )
-    for case_id in Case.objects.active().values_list("pk", flat=True):
-        case_rescore(case_id=case_id)
+        signals.triage_settings_saved.send(sender=TriageSettings, settings=saved)
     return saved
+
+
+def open_cases_rescore() -> int:
+    """Re-score every open case with the active settings (a background job); returns the count."""
+    case_ids = list(Case.objects.active().values_list("pk", flat=True))
+    for case_id in case_ids:
+        try:
+            case_rescore(case_id=case_id)
+        except Case.DoesNotExist:  # pragma: no cover - cases are never deleted
+            continue
+    logger.info("Re-scored %d open case(s)", len(case_ids))
+    return len(case_ids)

@@ -1,11 +1,13 @@
-"""Celery tasks: thin wrappers over the pipeline, with retries and late acknowledgement."""
+"""Celery tasks: thin wrappers over the pipeline and services, with retries and late acknowledgement."""
+
+from typing import Any
 
 from celery import Task, shared_task
 from celery.signals import worker_init, worker_process_init
 
 from core.kernels import compile_kernels
 
-from . import pipeline
+from . import pipeline, services
 
 
 class AnalysisTask(Task):
@@ -16,7 +18,7 @@ class AnalysisTask(Task):
     acks_late = True  # a worker killed mid-task leaves the message to be redelivered
     reject_on_worker_lost = True
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         job = self.name.rsplit("_", 1)[-1]
         pipeline.mark_job_failed(job, args[0], f"{type(exc).__name__}: {exc}")
 
@@ -31,13 +33,19 @@ def analyse_words(recording_id: int) -> None:
     pipeline.run_job("words", recording_id)
 
 
+@shared_task(name="analysis.rescore_open_cases", autoretry_for=pipeline.TRANSIENT_ERRORS, retry_backoff=2,
+             max_retries=5, acks_late=True)
+def rescore_open_cases() -> int:
+    return services.open_cases_rescore()
+
+
 @worker_init.connect
-def _compile_kernels(**kwargs) -> None:
+def _compile_kernels(**kwargs: Any) -> None:
     """Before the pool forks: compile signal-processing kernels once (no TensorFlow here)."""
     compile_kernels()
 
 
 @worker_process_init.connect
-def _warm_up(**kwargs) -> None:
+def _warm_up(**kwargs: Any) -> None:
     """In each pool process, after the fork: load the emotion model."""
     pipeline.warm_up()

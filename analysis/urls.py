@@ -5,6 +5,7 @@ from . import views
 app_name = "analysis"
 
 urlpatterns = [
+    path("cases/<int:pk>/panel/", views.case_panel, name="case_panel"),
     path("cases/<int:pk>/priority/", views.priority_override, name="priority_override"),
     path("triage-settings/", views.triage_settings, name="triage_settings"),
 ]

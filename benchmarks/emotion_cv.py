@@ -41,19 +41,17 @@ from core.emotion.datasets import (  # noqa: E402
     fingerprint,
     read_dataset,
 )
-from core.emotion.features import FeatureConfig  # noqa: E402
-from core.emotion.training import (  # noqa: E402
+from core.emotion.feature_sets import (  # noqa: E402
     VARIANT_CLEAN,
     VARIANT_TELEPHONE,
     FeatureSet,
-    TrainConfig,
-    clip_probabilities,
     compute_features,
     default_cache_dir,
-    evaluate,
-    fit,
-    format_report,
 )
+from core.emotion.features import FeatureConfig  # noqa: E402
+from core.emotion.metrics import clip_probabilities, evaluate, format_report  # noqa: E402
+from core.emotion.network import fit  # noqa: E402
+from core.emotion.train_config import TrainConfig  # noqa: E402
 
 DEFAULT_MODEL = ROOT / "ml_models" / SHIPPED_EMOTION_MODEL
 RESULTS = ROOT / "benchmarks" / "results" / "emotion_cv.json"

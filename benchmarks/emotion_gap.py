@@ -44,8 +44,8 @@ from benchmarks.emotion_cv import (  # noqa: E402
     train_config_of,
 )
 from core.emotion.datasets import balanced_folds, default_ravdess_dir  # noqa: E402
+from core.emotion.feature_sets import VARIANT_CLEAN, FeatureSet  # noqa: E402
 from core.emotion.features import FeatureConfig  # noqa: E402
-from core.emotion.training import VARIANT_CLEAN, FeatureSet  # noqa: E402
 
 C_GRID = [1.0, 3.0, 10.0, 30.0]
 

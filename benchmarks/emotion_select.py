@@ -28,19 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from core.emotion.datasets import default_ravdess_dir, fingerprint, labels_of, read_dataset  # noqa: E402
-from core.emotion.features import DEFAULT_CONFIG, FeatureConfig  # noqa: E402
-from core.emotion.training import (  # noqa: E402
-    RAVDESS_TEST_ACTORS,
-    RAVDESS_VAL_ACTORS,
+from core.emotion.feature_sets import (  # noqa: E402
     VARIANT_CLEAN,
     VARIANT_TELEPHONE,
-    TrainConfig,
-    clip_probabilities,
     compute_features,
     default_cache_dir,
-    evaluate,
-    fit,
 )
+from core.emotion.features import DEFAULT_CONFIG, FeatureConfig  # noqa: E402
+from core.emotion.metrics import clip_probabilities, evaluate  # noqa: E402
+from core.emotion.network import fit  # noqa: E402
+from core.emotion.train_config import TrainConfig  # noqa: E402
+from core.emotion.training import RAVDESS_TEST_ACTORS, RAVDESS_VAL_ACTORS  # noqa: E402
 
 BASE = TrainConfig().arch
 CANDIDATES = {

@@ -24,7 +24,7 @@ def main() -> None:
     from django.utils import timezone
 
     from calls.models import Case, CaseStatus
-    from core.triage.policy import DEFAULT_CONFIG
+    from core.triage.config import DEFAULT_CONFIG
 
     Case.objects.all().delete()  # the benchmark's own database: start from an empty queue
     User = get_user_model()

@@ -30,7 +30,8 @@ def main() -> None:
     from benchmarks._django import write_results
     from core import audio
     from core.emotion.classifier import load_classifier
-    from core.triage import policy as triage
+    from core.triage.evidence import TriageEvidence
+    from core.triage.policy import triage
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=str(REPO / "ml_models" / SHIPPED_EMOTION_MODEL))
@@ -44,8 +45,8 @@ def main() -> None:
     predictions = classifier.classify_batch([audio.load(Path(args.dataset) / r["path"]) for r in rows])
     truth, scores = [], []
     for row, prediction in zip(rows, predictions, strict=True):
-        evidence = triage.TriageEvidence(emotion_probabilities=prediction.probabilities)
-        distress = next(c for c in triage.triage(evidence).components if c.name == "distress")
+        evidence = TriageEvidence(emotion_probabilities=prediction.probabilities)
+        distress = next(c for c in triage(evidence).components if c.name == "distress")
         truth.append(row["emotion"] in DISTRESS)
         scores.append(distress.value)
     auc = roc_auc_score(truth, scores)

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from core.audio import load  # noqa: E402
 from core.speech import transcribe as T  # noqa: E402
 from core.text import analysis as X  # noqa: E402
+from core.text import evaluation  # noqa: E402
 
 
 def speak(text: str, path: Path, voice: str, rate: int = 150) -> None:
@@ -43,7 +44,7 @@ def speak(text: str, path: Path, voice: str, rate: int = 150) -> None:
 
 
 def table(rows, predicted, title):
-    m = X.field_metrics(rows, predicted)
+    m = evaluation.field_metrics(rows, predicted)
     print(f"\n{title} ({len(rows)} utterances)")
     print(f"{'field':<15}{'precision':>10}{'recall':>8}{'accuracy':>10}")
     for name, v in m.items():
@@ -64,7 +65,7 @@ def main() -> None:
         rows = list(csv.DictReader(fh))
 
     started = time.perf_counter()
-    plain = [X.predicted_fields(X.analyse(text=r["text"])) for r in rows]
+    plain = [evaluation.predicted_fields(X.analyse(text=r["text"])) for r in rows]
     per_utt_ms = (time.perf_counter() - started) / len(rows) * 1000
     result = {"plain": table(rows, plain, "plain text, all languages"),
               "plain_ms_per_utterance": round(per_utt_ms, 2)}
@@ -95,7 +96,7 @@ def main() -> None:
             engine = f"{t.engine} ({t.model})"
             a = X.analyse(t)
             heard_rows.append(r)
-            heard_pred.append(X.predicted_fields(a))
+            heard_pred.append(evaluation.predicted_fields(a))
             heard_plain.append(plain[rows.index(r)])
             if len(examples) < 12:
                 examples.append({"id": r["id"], "said": r["text"], "heard": t.text,

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import AdminRoleRequired
+from accounts.admin import ReadOnlyAdmin
 
 from .models import Case, CaseEvent, Note, Recording
 
@@ -28,33 +28,32 @@ class RecordingInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class NoteInline(ReadOnlyInline):
+    model = Note
+    fields = ("created_at", "author", "text")
+    readonly_fields = fields
+
+
 @admin.register(Case)
-class CaseAdmin(AdminRoleRequired, admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("id", "caller_number", "received_at", "status", "priority_band", "analysis_state", "outcome")
     list_filter = ("status", "priority_band", "analysis_state", "language", "outcome")
     search_fields = ("caller_number", "location")
-    readonly_fields = ("queue_key", "priority_base", "priority_reasons", "analysis_state", "analysis_error")
-    inlines = [RecordingInline, EventInline]
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # calls are never deleted; close them instead
+    inlines = [RecordingInline, NoteInline, EventInline]
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(AdminRoleRequired, admin.ModelAdmin):
+class CaseEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("created_at", "case", "kind", "actor", "from_status", "to_status")
     list_filter = ("kind",)
 
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Note)
-class NoteAdmin(AdminRoleRequired, admin.ModelAdmin):
+class NoteAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("created_at", "case", "author")
+
+
+@admin.register(Recording)
+class RecordingAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ("created_at", "case", "original_name", "source", "duration_s")
+    list_filter = ("source",)

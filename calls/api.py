@@ -7,6 +7,8 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import ApiAuthentication
+
 from . import selectors, services
 from .audio_intake import AudioRejected
 from .models import RecordingSource
@@ -18,7 +20,7 @@ def _refusal(exc: services.CaseActionError) -> Response:
     return Response({"detail": str(exc)}, status=code)
 
 
-class CaseListCreate(ListAPIView):
+class CaseListCreate(ApiAuthentication, ListAPIView):
     """The queue, highest priority first; POST creates a case (multipart with `audio`)."""
 
     serializer_class = CaseOut
@@ -37,14 +39,14 @@ class CaseListCreate(ListAPIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class CaseDetail(RetrieveAPIView):
+class CaseDetail(ApiAuthentication, RetrieveAPIView):
     serializer_class = CaseDetailOut
 
     def get_queryset(self):
         return selectors.case_detail_queryset(self.request.user)
 
 
-class _CaseAction(APIView):
+class _CaseAction(ApiAuthentication, APIView):
     def case(self, pk):
         return get_object_or_404(selectors.cases_visible_to(self.request.user), pk=pk)
 
@@ -108,4 +110,6 @@ class CaseRecordings(_CaseAction):
             )
         except AudioRejected as exc:
             return Response({"audio": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        except services.CaseActionError as exc:
+            return _refusal(exc)
         return Response(RecordingOut(recording).data, status=status.HTTP_201_CREATED)

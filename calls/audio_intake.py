@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 
 from core import audio
 
@@ -53,8 +53,11 @@ def decode_upload(upload: UploadedFile) -> audio.DecodedAudio:
     return decoded
 
 
-def store_recording(*, case: Case, upload: UploadedFile, uploaded_by, source: str) -> Recording:
-    """Decode and store; on any failure nothing stays on disk and no row is written."""
+def recording_prepare(*, case: Case, upload: UploadedFile, uploaded_by: Any, source: str) -> Recording:
+    """Decode the upload and write both files; the Recording row is left for the caller to save.
+
+    Raises AudioRejected for unusable audio; then nothing is written.
+    """
     decoded = decode_upload(upload)
     wav = io.BytesIO()
     audio.write_wav(wav, decoded.samples, decoded.sample_rate)
@@ -73,11 +76,14 @@ def store_recording(*, case: Case, upload: UploadedFile, uploaded_by, source: st
     try:
         recording.original.save(upload.name or "recording", upload, save=False)
         recording.normalised.save("normalised.wav", ContentFile(wav.getvalue()), save=False)
-        with transaction.atomic():
-            recording.save()
     except Exception:
-        for field in (recording.original, recording.normalised):
-            if field.name:
-                field.storage.delete(field.name)
+        recording_files_delete(recording)
         raise
     return recording
+
+
+def recording_files_delete(recording: Recording) -> None:
+    """Remove the files of a recording whose row was never saved."""
+    for field in (recording.original, recording.normalised):
+        if field.name:
+            field.storage.delete(field.name)

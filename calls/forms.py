@@ -7,6 +7,12 @@ from django.utils import timezone
 from .models import Case, Outcome
 from .phone import normalise_caller_number
 
+
+def form_errors_text(form: forms.BaseForm) -> str:
+    """All of a form's errors as one sentence, for a message on the page it came from."""
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
 AUDIO_ACCEPT = ".wav,.mp3,.ogg,.oga,.opus,.webm,.flac,.m4a,audio/*"
 
 

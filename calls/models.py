@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from .history import AppendOnlyModel
 from .phone import validate_caller_number
 
 
@@ -236,7 +237,7 @@ class EventKind(models.TextChoices):
     PRIORITY_OVERRIDDEN = "priority_overridden", "Priority overridden"
 
 
-class CaseEvent(models.Model):
+class CaseEvent(AppendOnlyModel):
     """Append-only history of a case: who did what, when, from which state to which, and why."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
@@ -256,16 +257,10 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on case #{self.case_id}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("Case events are append-only.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Case events are append-only.")
+class Note(AppendOnlyModel):
+    """A note is never edited or deleted: a correction is a new note."""
 
-
-class Note(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     text = models.TextField(max_length=5000)

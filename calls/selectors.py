@@ -55,6 +55,3 @@ def queue_list(*, user, filters: QueueFilters | None = None, limit: int = 500) -
     if filters.language:
         cases = cases.filter(language=filters.language)
     return cases[:limit]
-
-# The incident types the word analysis reports (core.text.analysis.INCIDENT_TYPES), for filters.
-INCIDENT_TYPES = ("medical", "fire", "crime", "women_safety", "road_accident", "other")

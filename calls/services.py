@@ -1,7 +1,8 @@
 """Every state change of a case goes through one function here.
 
 Each one locks the case row, checks the change is allowed, makes it, appends a CaseEvent
-(who, when, from, to, why) and broadcasts after the transaction commits.
+(who, when, from, to, why) and broadcasts after the transaction commits. Apps above calls
+learn of new cases, recordings and closed cases through :mod:`calls.signals`.
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from analysis.pipeline import analysis_dispatch, analysis_prepare
-from analysis.services import case_rescore
-
-from . import broadcast
-from .audio_intake import AudioRejected, store_recording
+from . import broadcast, signals
+from .audio_intake import AudioRejected, recording_files_delete, recording_prepare
 from .exceptions import CaseActionError, NotAllowed
 from .models import (
     Case,
@@ -46,7 +45,11 @@ class IntakeResult:
     audio_error: str | None
 
 
-def _event(case: Case, kind: str, actor=None, *, from_status="", to_status="", reason="", **data):
+def case_event_record(
+    *, case: Case, kind: str, actor: Any = None, from_status: str = "", to_status: str = "", reason: str = "",
+    **data: Any,
+) -> CaseEvent:
+    """Append one event to a case's history; call it inside the transaction of the change."""
     return CaseEvent.objects.create(
         case=case,
         actor=actor,
@@ -58,7 +61,8 @@ def _event(case: Case, kind: str, actor=None, *, from_status="", to_status="", r
     )
 
 
-def _locked(case: Case) -> Case:
+def case_lock(case: Case) -> Case:
+    """The case's row, locked until the end of the transaction (call inside transaction.atomic)."""
     return Case.objects.select_for_update().get(pk=case.pk)
 
 
@@ -98,9 +102,8 @@ def case_create(
     case.full_clean()
     with transaction.atomic():
         case.save()
-        _event(case, EventKind.CREATED, created_by, to_status=case.status)
-        # A new call enters the queue at once, at a safe provisional priority.
-        case_rescore(case_id=case.pk)
+        case_event_record(case=case, kind=EventKind.CREATED, actor=created_by, to_status=case.status)
+        signals.case_created.send(sender=Case, case=case)
         transaction.on_commit(lambda: broadcast.case_changed(case.pk, EventKind.CREATED))
     case.refresh_from_db()
     recording, error = None, None
@@ -115,47 +118,63 @@ def case_create(
 
 
 def recording_attach(
-    *, case: Case, upload: UploadedFile, uploaded_by, source: str = RecordingSource.UPLOAD
+    *, case: Case, upload: UploadedFile, uploaded_by: Any, source: str = RecordingSource.UPLOAD
 ) -> Recording:
-    """Decode, normalise and store a recording, then start its analysis.
+    """Decode, normalise and store a recording; the apps above (analysis) start from the signal.
 
-    Raises AudioRejected (after logging it as a case event) when the audio is unusable;
-    in that case nothing is left on disk and the case is otherwise unchanged.
+    Raises AudioRejected (after logging it as a case event) when the audio is unusable, and
+    CaseActionError for a closed case; in both cases nothing stays on disk and the case is
+    otherwise unchanged.
     """
+    _refuse_if_closed(case)  # before decoding: a closed case wastes no work
     try:
-        recording = store_recording(case=case, upload=upload, uploaded_by=uploaded_by, source=source)
+        recording = recording_prepare(case=case, upload=upload, uploaded_by=uploaded_by, source=source)
     except AudioRejected as exc:
         logger.warning("Case %s: audio %r rejected: %s", case.pk, upload.name, exc)
         with transaction.atomic():
-            _event(case, EventKind.AUDIO_REJECTED, uploaded_by, reason=str(exc), file=upload.name)
+            case_event_record(case=case, kind=EventKind.AUDIO_REJECTED, actor=uploaded_by, reason=str(exc),
+                              file=upload.name)
         raise
-    with transaction.atomic():
-        _event(
-            case,
-            EventKind.AUDIO_ADDED,
-            uploaded_by,
-            file=recording.original_name,
-            duration_s=round(recording.duration_s, 2),
-            recording=recording.pk,
-        )
-        analysis_prepare(recording)
-        case_rescore(case_id=case.pk)
-        transaction.on_commit(lambda: analysis_dispatch(recording_id=recording.pk))
+    try:
+        with transaction.atomic():
+            locked = case_lock(case)
+            _refuse_if_closed(locked)  # closed while the audio was being decoded
+            recording.case = locked
+            recording.save()
+            case_event_record(
+                case=locked,
+                kind=EventKind.AUDIO_ADDED,
+                actor=uploaded_by,
+                file=recording.original_name,
+                duration_s=round(recording.duration_s, 2),
+                recording=recording.pk,
+            )
+            signals.recording_attached.send(sender=Recording, case=locked, recording=recording)
+            transaction.on_commit(lambda: broadcast.case_changed(locked.pk, EventKind.AUDIO_ADDED))
+    except Exception:
+        recording_files_delete(recording)
+        raise
     case.refresh_from_db()
     return recording
+
+
+def _refuse_if_closed(case: Case) -> None:
+    if case.status == CaseStatus.CLOSED:
+        raise CaseActionError(f"Case #{case.pk} is closed: no more audio can be attached to it.")
 
 
 def case_claim(*, case: Case, operator) -> Case:
     """Exactly one operator wins: the row lock serialises concurrent claims."""
     with transaction.atomic():
-        case = _locked(case)
+        case = case_lock(case)
         if case.status == CaseStatus.CLAIMED:
             raise CaseActionError(f"Case #{case.pk} is already claimed by {case.claimed_by}.")
         from_status = _move(case, CaseStatus.CLAIMED)
         case.claimed_by = operator
         case.claimed_at = timezone.now()
         case.save(update_fields=["status", "claimed_by", "claimed_at"])
-        _event(case, EventKind.CLAIMED, operator, from_status=from_status, to_status=case.status)
+        case_event_record(case=case, kind=EventKind.CLAIMED, actor=operator, from_status=from_status,
+                          to_status=case.status)
         transaction.on_commit(lambda: broadcast.case_changed(case.pk, EventKind.CLAIMED))
     return case
 
@@ -167,16 +186,15 @@ def _require_handler(case: Case, user) -> None:
 
 def case_release(*, case: Case, user, reason: str = "") -> Case:
     with transaction.atomic():
-        case = _locked(case)
+        case = case_lock(case)
         if case.status == CaseStatus.CLAIMED:
             _require_handler(case, user)
         from_status = _move(case, CaseStatus.OPEN)
         case.claimed_by = None
         case.claimed_at = None
         case.save(update_fields=["status", "claimed_by", "claimed_at"])
-        _event(
-            case, EventKind.RELEASED, user, from_status=from_status, to_status=case.status, reason=reason
-        )
+        case_event_record(case=case, kind=EventKind.RELEASED, actor=user, from_status=from_status,
+                          to_status=case.status, reason=reason)
         transaction.on_commit(lambda: broadcast.case_changed(case.pk, EventKind.RELEASED))
     return case
 
@@ -189,7 +207,7 @@ def case_reassign(*, case: Case, supervisor, operator, reason: str) -> Case:
     if not operator.is_active:
         raise CaseActionError(f"{operator} is not an active user.")
     with transaction.atomic():
-        case = _locked(case)
+        case = case_lock(case)
         if case.status == CaseStatus.CLOSED:
             raise CaseActionError("A closed case cannot be reassigned.")
         previous = case.claimed_by
@@ -198,10 +216,10 @@ def case_reassign(*, case: Case, supervisor, operator, reason: str) -> Case:
         case.claimed_by = operator
         case.claimed_at = timezone.now()
         case.save(update_fields=["status", "claimed_by", "claimed_at"])
-        _event(
-            case,
-            EventKind.REASSIGNED,
-            supervisor,
+        case_event_record(
+            case=case,
+            kind=EventKind.REASSIGNED,
+            actor=supervisor,
             from_status=from_status,
             to_status=case.status,
             reason=reason,
@@ -218,7 +236,7 @@ def case_close(*, case: Case, user, outcome: str, reason: str) -> Case:
     if not reason.strip():
         raise CaseActionError("Give a reason for closing the case.")
     with transaction.atomic():
-        case = _locked(case)
+        case = case_lock(case)
         if case.status == CaseStatus.CLAIMED:
             _require_handler(case, user)
         from_status = _move(case, CaseStatus.CLOSED)
@@ -227,15 +245,16 @@ def case_close(*, case: Case, user, outcome: str, reason: str) -> Case:
         case.closed_by = user
         case.closed_at = timezone.now()
         case.save(update_fields=["status", "outcome", "close_reason", "closed_by", "closed_at"])
-        _event(
-            case,
-            EventKind.CLOSED,
-            user,
+        case_event_record(
+            case=case,
+            kind=EventKind.CLOSED,
+            actor=user,
             from_status=from_status,
             to_status=case.status,
             reason=case.close_reason,
             outcome=outcome,
         )
+        signals.case_closed.send(sender=Case, case=case, actor=user)
         transaction.on_commit(lambda: broadcast.case_changed(case.pk, EventKind.CLOSED))
     return case
 
@@ -251,6 +270,6 @@ def note_add(*, case: Case, author, text: str) -> Note:
         raise CaseActionError("; ".join(exc.messages)) from exc
     with transaction.atomic():
         note.save()
-        _event(case, EventKind.NOTE_ADDED, author, note=note.pk)
+        case_event_record(case=case, kind=EventKind.NOTE_ADDED, actor=author, note=note.pk)
         transaction.on_commit(lambda: broadcast.case_changed(case.pk, EventKind.NOTE_ADDED))
     return note

@@ -11,14 +11,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from analysis.forms import PriorityOverrideForm
-from analysis.selectors import analysis_summary
-from analysis.services import triage_config_active
+from core.text.analysis import INCIDENT_TYPES
 
 from . import selectors, services
 from .audio_intake import AudioRejected
-from .forms import CaseIntakeForm, CloseForm, NoteForm, ReassignForm, RecordingForm
+from .forms import CaseIntakeForm, CloseForm, NoteForm, ReassignForm, RecordingForm, form_errors_text
 from .models import CaseStatus, Recording, RecordingSource
+from .panels import case_panels_render
 
 
 def _visible_case(request, pk: int):
@@ -35,12 +34,7 @@ def _refused(request, case, exc: services.CaseActionError) -> HttpResponseRedire
 def case_list(request):
     filters = selectors.QueueFilters.from_query(request.GET, user=request.user)
     cases = selectors.queue_list(user=request.user, filters=filters)
-    context = {
-        "cases": cases,
-        "filters": filters,
-        "incident_types": selectors.INCIDENT_TYPES,
-        "wait_rate": triage_config_active().wait_rate,
-    }
+    context = {"cases": cases, "filters": filters, "incident_types": INCIDENT_TYPES}
     return render(request, "calls/case_list.html", context)
 
 
@@ -92,11 +86,10 @@ def case_detail(request, pk: int):
         "close_form": CloseForm(),
         "note_form": NoteForm(),
         "reassign_form": ReassignForm() if request.user.has_role(Role.SUPERVISOR) else None,
-        "override_form": PriorityOverrideForm() if request.user.has_role(Role.SUPERVISOR) else None,
         "is_handler": case.claimed_by_id == request.user.pk,
         "Status": CaseStatus,
+        "panels": case_panels_render(request, case),
     }
-    context.update(analysis_summary(case))
     return render(request, "calls/case_detail.html", context)
 
 
@@ -130,7 +123,7 @@ def case_close(request, pk: int):
     case = _visible_case(request, pk)
     form = CloseForm(request.POST)
     if not form.is_valid():
-        return _refused(request, case, services.CaseActionError(_form_errors(form)))
+        return _refused(request, case, services.CaseActionError(form_errors_text(form)))
     try:
         services.case_close(case=case, user=request.user, **form.cleaned_data)
     except services.CaseActionError as exc:
@@ -145,7 +138,7 @@ def case_reassign(request, pk: int):
     case = _visible_case(request, pk)
     form = ReassignForm(request.POST)
     if not form.is_valid():
-        return _refused(request, case, services.CaseActionError(_form_errors(form)))
+        return _refused(request, case, services.CaseActionError(form_errors_text(form)))
     try:
         services.case_reassign(
             case=case,
@@ -165,7 +158,7 @@ def note_add(request, pk: int):
     case = _visible_case(request, pk)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return _refused(request, case, services.CaseActionError(_form_errors(form)))
+        return _refused(request, case, services.CaseActionError(form_errors_text(form)))
     try:
         services.note_add(case=case, author=request.user, text=form.cleaned_data["text"])
     except services.CaseActionError as exc:
@@ -179,7 +172,7 @@ def recording_add(request, pk: int):
     case = _visible_case(request, pk)
     form = RecordingForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _refused(request, case, services.CaseActionError(_form_errors(form)))
+        return _refused(request, case, services.CaseActionError(form_errors_text(form)))
     source = RecordingSource.BROWSER if request.POST.get("recorded_in_browser") else RecordingSource.UPLOAD
     try:
         services.recording_attach(
@@ -188,6 +181,8 @@ def recording_add(request, pk: int):
     except AudioRejected as exc:
         messages.error(request, f"The audio was rejected: {exc}")
         return redirect(case)
+    except services.CaseActionError as exc:
+        return _refused(request, case, exc)
     messages.success(request, "Audio attached; analysis has started.")
     return redirect(case)
 
@@ -229,7 +224,3 @@ def _ranged_file_response(request, field, content_type):
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Accept-Ranges"] = "bytes"
     return response
-
-
-def _form_errors(form) -> str:
-    return " ".join(f"{error}" for errors in form.errors.values() for error in errors)

@@ -54,7 +54,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "accounts.middleware.LoginRequiredMiddleware",
+    # Deny by default: a page that forgets its own role check still needs a login. The API and
+    # the login page opt out (accounts.permissions.ApiAuthentication, Django's LoginView).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -149,7 +151,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # With Redis, a task whose worker died unacknowledged is redelivered after this many seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)}
-CELERY_TASK_ROUTES = {"analysis.analyse_emotion": {"queue": "emotion"}, "analysis.analyse_words": {"queue": "words"}}
+CELERY_TASK_ROUTES = {
+    "analysis.analyse_emotion": {"queue": "emotion"},
+    "analysis.analyse_words": {"queue": "words"},
+    "analysis.rescore_open_cases": {"queue": "emotion"},  # short work, like the acoustic step
+}
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -47,6 +47,13 @@ def ravdess_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def speech_samples_dir() -> Path:
+    if not (SPEECH_SAMPLES_DIR / "en_fire.wav").exists():
+        pytest.fail(f"Speech samples not found at {SPEECH_SAMPLES_DIR}; set SPEECH_SAMPLES_DIR.")
+    return SPEECH_SAMPLES_DIR
+
+
+@pytest.fixture(scope="session")
 def speech_clip(ravdess_dir) -> np.ndarray:
     return audio.load(ravdess_dir / RAVDESS_CLIP)
 

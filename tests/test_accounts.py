@@ -24,8 +24,10 @@ def test_wrong_password_is_refused(client, operator):
 
 def test_anonymous_sees_only_the_login_page(client):
     assert client.get(reverse("login")).status_code == 200
-    response = client.get("/some/page/that/does/not/exist/")
+    response = client.get(reverse("calls:case_create"))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    # Django's LoginRequiredMiddleware acts on views: a path with no view is a bare 404.
+    assert client.get("/some/page/that/does/not/exist/").status_code == 404
 
 
 @pytest.mark.parametrize("role, allowed", [("operator", False), ("supervisor", False), ("admin", True)])

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from analysis import pipeline
+from analysis import dispatch, pipeline
 from analysis.models import AnalysisStep, StepName, StepState
 from calls.models import AnalysisState
 from core.triage.policy import DEFAULT_CONFIG, typical_genuine_score
@@ -18,7 +18,7 @@ def inprocess(settings):
 
 def test_embedded_run_analyses_a_call_in_the_background(case_factory, upload, client, operator):
     case = case_factory(audio=upload("m4a"))
-    pipeline.wait_for_inprocess(timeout=120)
+    dispatch.wait_for_inprocess(timeout=120)
     case.refresh_from_db()
     assert case.analysis_state == AnalysisState.DONE, case.analysis_error
     states = dict(AnalysisStep.objects.filter(recording__case=case).values_list("name", "state"))
@@ -33,7 +33,7 @@ def test_embedded_run_analyses_a_call_in_the_background(case_factory, upload, cl
 
 def test_rerunning_a_step_does_not_duplicate_it(case_factory, upload):
     case = case_factory(audio=upload("wav"))
-    pipeline.wait_for_inprocess(timeout=120)
+    dispatch.wait_for_inprocess(timeout=120)
     recording = case.recordings.get()
     before = {s.name: (s.pk, s.attempts, s.result) for s in AnalysisStep.objects.filter(recording=recording)}
     pipeline.run_job("emotion", recording.pk)
@@ -45,7 +45,7 @@ def test_rerunning_a_step_does_not_duplicate_it(case_factory, upload):
 def test_no_engine_for_the_language_is_shown_and_not_harmless(case_factory, upload, settings, tmp_path):
     settings.SPEECH_MODELS_DIR = tmp_path / "no-models"  # Hindi needs a Vosk model; none installed
     case = case_factory(audio=upload("wav"), language="hi")
-    pipeline.wait_for_inprocess(timeout=120)
+    dispatch.wait_for_inprocess(timeout=120)
     case.refresh_from_db()
     step = AnalysisStep.objects.get(recording__case=case, name=StepName.TRANSCRIPTION)
     assert step.state == StepState.UNAVAILABLE and "transcription unavailable for hi" in step.error
@@ -56,7 +56,7 @@ def test_no_engine_for_the_language_is_shown_and_not_harmless(case_factory, uplo
 def test_a_missing_model_fails_visibly_at_a_safe_priority(case_factory, upload, settings, tmp_path, client, operator):
     settings.EMOTION_MODEL_DIR = tmp_path / "missing-model"
     case = case_factory(audio=upload("wav"))
-    pipeline.wait_for_inprocess(timeout=120)
+    dispatch.wait_for_inprocess(timeout=120)
     case.refresh_from_db()
     assert case.analysis_state == AnalysisState.FAILED
     assert case.priority_band in ("high", "critical")
@@ -67,10 +67,10 @@ def test_a_missing_model_fails_visibly_at_a_safe_priority(case_factory, upload, 
 
 def test_unfinished_analysis_is_resumed(case_factory, upload):
     case = case_factory(audio=upload("wav"))
-    pipeline.wait_for_inprocess(timeout=120)
+    dispatch.wait_for_inprocess(timeout=120)
     step = AnalysisStep.objects.get(recording__case=case, name=StepName.TEXT)
     AnalysisStep.objects.filter(pk=step.pk).update(state=StepState.RUNNING)  # as if the process died
-    assert pipeline.analysis_resume_unfinished() == 1
-    pipeline.wait_for_inprocess(timeout=120)
+    assert dispatch.analysis_resume_unfinished() == 1
+    dispatch.wait_for_inprocess(timeout=120)
     step.refresh_from_db()
     assert step.state == StepState.DONE

@@ -18,6 +18,7 @@ REQUIRED_ROLE = {
     "calls:note_add": ("operator", "post"),
     "calls:recording_add": ("operator", "post"),
     "calls:recording_file": ("operator", "get"),
+    "analysis:case_panel": ("operator", "get"),
     "analysis:priority_override": ("supervisor", "post"),
     "analysis:triage_settings": ("admin", "get"),
     "api:case_list": ("operator", "get"),

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from analysis import services
+from analysis import dispatch, services
 from analysis.models import TriageScore, TriageSettings
 from calls import services as case_services
 from calls.models import EventKind, Outcome
@@ -71,13 +71,18 @@ def _settings_form(**changes):
     }
 
 
-def test_admin_saves_a_new_settings_version_and_open_cases_are_rescored(client, admin_user, case_factory):
+@pytest.mark.django_db(transaction=True)
+def test_admin_saves_a_new_settings_version_and_open_cases_are_rescored_in_the_background(
+    client, admin_user, case_factory, settings
+):
+    settings.ANALYSIS_BACKEND = "inprocess"
     case = case_factory()
     client.force_login(admin_user)
     response = client.post(reverse("analysis:triage_settings"), _settings_form(max_wait_seconds=120))
     assert response.status_code == 302
     saved = TriageSettings.objects.get()
     assert saved.version == 2 and saved.max_wait_seconds == 120
+    dispatch.wait_for_inprocess(timeout=60)
     assert TriageScore.objects.filter(case=case).first().config_version == 2
 
 
@@ -102,3 +107,12 @@ def test_settings_form_reports_broken_json(client, admin_user):
     response = client.post(reverse("analysis:triage_settings"), form)
     assert "Not valid JSON" in response.content.decode()
     assert not TriageSettings.objects.exists()
+
+
+def test_saving_settings_leaves_the_rescore_to_a_background_job(admin_user, case_factory, django_capture_on_commit_callbacks):
+    case = case_factory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.triage_settings_save(admin=admin_user, **{k: v for k, v in DEFAULT_CONFIG.to_dict().items()
+                                                            if k != "version"})
+    assert TriageScore.objects.filter(case=case).first().config_version == 1  # not in the request
+    assert dispatch.open_cases_rescore_dispatch in callbacks

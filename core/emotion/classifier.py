@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,8 @@ from core.emotion.features import (
     prepare,
     to_windows,
 )
+from core.emotion.prediction import EmotionPrediction
+from core.emotion.tensorflow_setup import configure_tensorflow
 
 METADATA_FILE = "metadata.json"
 MODEL_FILE = "model.keras"
@@ -40,17 +40,6 @@ INFER_CHUNK = 256  # windows per model call in a batch
 
 class ModelError(RuntimeError):
     """The emotion model is missing, corrupt, or does not match this code."""
-
-
-@dataclass(frozen=True)
-class EmotionPrediction:
-    label: str
-    probabilities: dict[str, float]
-    model_version: str
-    seconds: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -144,7 +133,7 @@ class EmotionClassifier:
                 f"Emotion model file {model_path} does not match the sha256 in its metadata "
                 "(corrupt or replaced)."
             )
-        _configure_tensorflow()
+        configure_tensorflow()
         import keras
         import tensorflow as tf
 
@@ -228,27 +217,6 @@ class EmotionClassifier:
             windows_list.append(self.windows(samples, sample_rate))
             feature_seconds.append(time.perf_counter() - start)
         return self.classify_windows(windows_list, feature_seconds)
-
-
-_TF_CONFIGURED = False
-
-
-def _configure_tensorflow() -> None:
-    """Quiet logs and cap threads (EMOTION_TF_THREADS, default 2) before TF starts working."""
-    global _TF_CONFIGURED
-    if _TF_CONFIGURED:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import tensorflow as tf
-
-    threads = int(os.environ.get("EMOTION_TF_THREADS", "2"))
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # TensorFlow already started elsewhere in this process: keep its settings
-    _TF_CONFIGURED = True
 
 
 _CACHE: dict[Path, EmotionClassifier] = {}

@@ -16,11 +16,12 @@ An estimate with too little speech, or too unsure, is 'unknown'. Plain Python: n
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from core.audio import TARGET_SAMPLE_RATE
+from core.emotion.prediction import GenderEstimate
 
 # Chosen on RAVDESS training actors 1-16 (benchmarks/emotion_gender.py: best of 120-220 Hz);
 # never tuned on actors 17-24.
@@ -31,16 +32,6 @@ MIN_CONFIDENCE = 0.6
 F0_MIN_HZ = 60.0
 F0_MAX_HZ = 450.0
 MAX_SECONDS = 30.0  # pitch of the first 30 s is plenty, and bounds the cost on long calls
-
-
-@dataclass(frozen=True)
-class GenderEstimate:
-    label: str  # 'female' | 'male' | 'unknown'
-    confidence: float  # probability of `label` (0.5-1.0), 0.0 when unknown for lack of speech
-    median_f0_hz: float | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def median_f0(samples: np.ndarray, sample_rate: int = TARGET_SAMPLE_RATE) -> tuple[float | None, float]:

@@ -21,12 +21,12 @@ import json
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from core.speech import vosk_models
+from core.speech.transcript import Transcript, Word
 
 SAMPLE_RATE = 16_000
 ENGINES = ("vosk", "pocketsphinx")
@@ -45,49 +45,6 @@ class TranscriptionUnavailable(RuntimeError):
 
 class TranscriptionError(RuntimeError):
     """An engine that exists failed on this audio or could not load its model."""
-
-
-@dataclass
-class Word:
-    word: str
-    start: float  # seconds from the start of the call
-    end: float
-    confidence: float  # 0..1
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Transcript:
-    text: str
-    words: list[Word] = field(default_factory=list)
-    language: str = "en"
-    engine: str = ""
-    model: str = ""
-    seconds: float = 0.0  # processing time
-    real_time_factor: float = 0.0  # processing time / audio duration
-    audio_seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["words"] = [w.to_dict() for w in self.words]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Transcript:
-        words = [Word(**{k: w[k] for k in ("word", "start", "end", "confidence")})
-                 for w in data.get("words") or []]
-        return cls(
-            text=data.get("text", ""),
-            words=words,
-            language=data.get("language", "en"),
-            engine=data.get("engine", ""),
-            model=data.get("model", ""),
-            seconds=float(data.get("seconds", 0.0)),
-            real_time_factor=float(data.get("real_time_factor", 0.0)),
-            audio_seconds=float(data.get("audio_seconds", 0.0)),
-        )
 
 
 def _to_pcm16(samples: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-// The case page: when someone else changes this case, say so and refresh the header from the API.
+// The case page: when the case changes, refresh the header from the API and the live panels (the
+// analysis) from their fragments; say what happened when it is something the page cannot refresh.
 import { connectLive } from "./live.js";
 
 const root = document.getElementById("case-live");
@@ -6,9 +7,10 @@ const caseId = root.dataset.case;
 const notice = document.getElementById("case-changed");
 const WORDS = {
   claimed: "claimed", released: "released", reassigned: "reassigned", closed: "closed",
-  note_added: "given a note", audio_added: "given new audio", score_changed: "re-scored",
-  analysis: "analysed further", priority_overridden: "given a new priority",
+  note_added: "given a note", audio_added: "given new audio", priority_overridden: "given a new priority",
 };
+// Changes the live panels show by themselves: no notice needed.
+const SELF_REFRESHING = new Set(["analysis", "score_changed"]);
 let lastSeen = null;
 
 async function refreshHeader() {
@@ -28,21 +30,46 @@ async function refreshHeader() {
   return data;
 }
 
-const stampOf = (data) => JSON.stringify([data.status, data.claimed_by, data.priority_band]);
+async function refreshPanels() {
+  const panels = [...document.querySelectorAll(".case-panel[data-live-url]")];
+  await Promise.all(panels.map(async (panel) => {
+    const response = await fetch(panel.dataset.liveUrl, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
+    if (!response.ok) return;
+    panel.innerHTML = await response.text();
+    panel.dataset.refreshed = String(Date.now());
+  }));
+  highlightFindings();
+}
+
+// Several notices often arrive together (a step finished, then the case was re-scored): one
+// refresh for the burst.
+let pending = null;
+function refreshSoon() {
+  clearTimeout(pending);
+  pending = setTimeout(() => {
+    refreshHeader().then((data) => { if (data) lastSeen = stampOf(data); }).catch(() => {});
+    refreshPanels().catch(() => {});
+  }, 80);
+}
+
+const stampOf = (data) => JSON.stringify([data.status, data.claimed_by, data.priority_band, data.analysis_state]);
 
 function onChange(message) {
   if (String(message.case) !== caseId) return;
-  const what = WORDS[message.kind] || "changed";
-  notice.querySelector(".what").textContent = `This case was just ${what}.`;
-  notice.hidden = false;
-  refreshHeader().then((data) => { if (data) lastSeen = stampOf(data); }).catch(() => {});
+  if (!SELF_REFRESHING.has(message.kind)) {
+    const what = WORDS[message.kind] || "changed";
+    notice.querySelector(".what").textContent = `This case was just ${what}.`;
+    notice.hidden = false;
+  }
+  refreshSoon();
 }
 
 async function resync() {
-  // After a reconnect, tell the operator if the case moved on while the page was offline.
+  // After a reconnect, catch up with whatever happened while the page was offline.
   const data = await refreshHeader().catch(() => null);
   const stamp = data ? stampOf(data) : null;
   if (lastSeen !== null && stamp !== null && stamp !== lastSeen) onChange({ case: caseId, kind: "changed" });
+  else if (lastSeen !== null) refreshPanels().catch(() => {});
   lastSeen = stamp;
 }
 
@@ -50,9 +77,7 @@ window.liveCase = connectLive(`/ws/cases/${caseId}/`, { onChange, resync });
 
 // Transcript: words inside a finding's time span are highlighted; clicking a word or a finding
 // plays the call from that moment.
-function setUpTranscript() {
-  const players = document.querySelectorAll("audio.case-audio");
-  const player = players[players.length - 1];  // the latest recording is the one analysed
+function highlightFindings() {
   const spans = [...document.querySelectorAll("#findings .seek[data-start]")]
     .map((button) => [parseFloat(button.dataset.start), parseFloat(button.dataset.end)])
     .filter(([start]) => !Number.isNaN(start));
@@ -63,11 +88,14 @@ function setUpTranscript() {
       word.classList.add("matched");
     }
   });
-  document.addEventListener("click", (event) => {
-    const target = event.target.closest("#transcript .word[data-start], #findings .seek[data-start]");
-    if (!target || !player || target.dataset.start === "") return;
-    player.currentTime = Math.max(0, parseFloat(target.dataset.start) - 0.2);
-    player.play().catch(() => {});
-  });
 }
-setUpTranscript();
+
+document.addEventListener("click", (event) => {
+  const target = event.target.closest("#transcript .word[data-start], #findings .seek[data-start]");
+  const players = document.querySelectorAll("audio.case-audio");
+  const player = players[players.length - 1];  // the latest recording is the one analysed
+  if (!target || !player || target.dataset.start === "") return;
+  player.currentTime = Math.max(0, parseFloat(target.dataset.start) - 0.2);
+  player.play().catch(() => {});
+});
+highlightFindings();

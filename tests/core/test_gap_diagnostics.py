@@ -6,7 +6,7 @@ import numpy as np
 
 from benchmarks.emotion_cv import speaker_normalised
 from benchmarks.emotion_gap import actor_gap, clip_statistics
-from core.emotion.training import FeatureSet
+from core.emotion.feature_sets import FeatureSet
 
 
 def _feature_set(rng: np.random.Generator) -> tuple[FeatureSet, np.ndarray]:

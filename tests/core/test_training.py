@@ -9,7 +9,9 @@ import pytest
 
 from core.emotion.classifier import load_classifier, read_metadata
 from core.emotion.datasets import default_ravdess_dir
-from core.emotion.training import TrainConfig, evaluate, train_emotion_model
+from core.emotion.metrics import evaluate
+from core.emotion.train_config import TrainConfig
+from core.emotion.training import train_emotion_model
 
 from .test_datasets import make_112_set
 

@@ -15,6 +15,7 @@ import pytest
 from benchmarks._measure import PeakRss
 from core.audio import AudioError, decode, load
 from core.speech import transcribe as T
+from core.speech.transcript import Transcript, Word
 
 REPO = Path(__file__).resolve().parents[2]
 RAVDESS = Path(os.environ.get("RAVDESS_DIR", REPO.parent / "shared" / "data" / "ravdess"))
@@ -225,7 +226,7 @@ VOSK_RESULT = """{
 
 def test_words_from_vosk_result_documented_format():
     words = T.words_from_vosk_result(VOSK_RESULT)
-    assert words == [T.Word("what", 0.87, 1.11, 1.0), T.Word("zero", 1.11, 1.53, 0.5834)]
+    assert words == [Word("what", 0.87, 1.11, 1.0), Word("zero", 1.11, 1.53, 0.5834)]
     assert T.words_from_vosk_result('{"partial" : "what zero"}') == []
     assert T.words_from_vosk_result('{"text" : ""}') == []
 
@@ -256,8 +257,8 @@ def test_collect_vosk_results_over_a_long_call():
 
 
 def test_transcript_round_trip():
-    t = T.Transcript("help fire", [T.Word("help", 0.1, 0.5, 0.9), T.Word("fire", 0.6, 1.0, 0.8)],
+    t = Transcript("help fire", [Word("help", 0.1, 0.5, 0.9), Word("fire", 0.6, 1.0, 0.8)],
                      "en-IN", "vosk", "vosk-model-small-en-in-0.4", 0.2, 0.1, 2.0)
     data = t.to_dict()
     assert data["words"][0] == {"word": "help", "start": 0.1, "end": 0.5, "confidence": 0.9}
-    assert T.Transcript.from_dict(data) == t
+    assert Transcript.from_dict(data) == t

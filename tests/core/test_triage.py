@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from core.triage.policy import (
+from core.speech.transcript import Transcript, Word
+from core.text.analysis import analyse
+from core.triage.config import (
     BAND_NAMES,
     BANDS,
     CATEGORIES,
@@ -24,21 +26,21 @@ from core.triage.policy import (
     TYPICAL_GENUINE_DISTRESS,
     TYPICAL_GENUINE_SEVERITY,
     WORD_CATEGORIES,
-    Component,
     ConfigError,
-    Cue,
     TriageConfig,
-    TriageEvidence,
-    TriageResult,
-    WordEvidence,
     band_for,
     category_status,
     detectable_categories,
+    wait_rate,
+)
+from core.triage.evidence import Cue, TriageEvidence, WordEvidence
+from core.triage.policy import (
+    Component,
+    TriageResult,
     effective_score,
     format_wait,
     score_from_values,
     triage,
-    wait_rate,
 )
 
 RAVDESS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
@@ -401,7 +403,7 @@ def test_reasons_name_the_voice_the_words_the_history_and_the_wait():
     )
     assert result.reasons == [
         "waiting 3 min 10 s",
-        "words: 'not breathing'",
+        "words: 'not breathing' at 1.2 s",
         "sounds fearful 0.82",
         "2 confirmed pranks from this number in 7 days",
     ]
@@ -466,7 +468,7 @@ def test_unknown_results_say_they_were_treated_as_urgent():
         "transcription failed: treated as urgent",
     ]
     assert result.provisional
-    missing = triage(TriageEvidence(words=WordEvidence.from_text_analysis_dict({"text": ""})))
+    missing = triage(TriageEvidence(words=WordEvidence.from_text_analysis(analyse(text=""))))
     assert missing.reasons == [
         "voice analysis missing: treated as urgent",
         "no words recognised: treated as urgent",
@@ -728,73 +730,39 @@ def test_an_edited_mapping_changes_the_distress():
 # --------------------------------------------------------------------------------------------
 
 
-def test_word_evidence_from_a_full_dict():
-    words = WordEvidence.from_text_analysis_dict(
-        {
-            "transcript": "he is not breathing please come",
-            "severity": 0.9,
-            "prank_likelihood": 0.05,
-            "incident_type": "medical",
-            "severity_cues": [
-                {"phrase": "not breathing", "start": 0.6, "end": 1.4},
-                "please come",
-                ("unconscious", 2.0, 2.5),
-                {"text": "hurry", "time": 3.0},
-                {"start": 1.0},
-            ],
-            "abusive": False,
-        }
-    )
-    assert words.severity == 0.9
-    assert words.prank_likelihood == 0.05
-    assert words.incident_type == "medical"
-    assert words.severity_cues == [
-        Cue("not breathing", 0.6, 1.4),
-        Cue("please come"),
-        Cue("unconscious", 2.0, 2.5),
-        Cue("hurry", 3.0, None),
-    ]
-    assert not words.abusive and not words.no_speech
+def _spoken(*words: tuple[str, float, float]) -> Transcript:
+    return Transcript(text=" ".join(w for w, _, _ in words), words=[Word(w, a, b, 0.95) for w, a, b in words])
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [None, {}, {"severity": "very"}, {"severity": float("nan")}, {"severity_cues": "fire"}, [1]],
-)
-def test_word_evidence_tolerates_missing_and_odd_keys(raw):
-    words = WordEvidence.from_text_analysis_dict(raw)
-    assert words.severity is None
-    assert words.prank_likelihood == 0.0
-    assert words.severity_cues == []
+def test_word_evidence_from_a_real_text_analysis_keeps_each_cue_with_its_time():
+    analysis = analyse(_spoken(("help", 0.2, 0.5), ("he", 0.6, 0.7), ("is", 0.7, 0.8), ("not", 0.8, 1.0),
+                               ("breathing", 1.0, 1.5), ("there", 1.6, 1.8), ("is", 1.8, 1.9),
+                               ("blood", 1.9, 2.2), ("everywhere", 2.2, 2.8)))
+    words = WordEvidence.from_text_analysis(analysis)
+    assert words.severity == analysis.severity and words.incident_type == "medical"
+    # Strongest cue first, each with the words the caller said and when.
+    assert words.severity_cues[0] == Cue("not breathing", 0.8, 1.5)
+    assert Cue("blood everywhere", 1.9, 2.8) in words.severity_cues
+    assert words.severity_cues[-1].phrase.startswith("help") and words.severity_cues[-1].start == 0.2
+    result = triage(TriageEvidence(emotion_probabilities={"neutral": 1.0}, words=words))
+    assert component(result, "severity").reason.startswith("words: 'not breathing' at 0.8 s, ")
+    assert "words: 'not breathing' at 0.8 s" in result.reasons[0]
+
+
+def test_prank_cues_from_the_words_are_quoted_with_their_time():
+    analysis = analyse(_spoken(("ha", 0.1, 0.3), ("ha", 0.3, 0.5), ("just", 1.0, 1.2), ("kidding", 1.2, 1.6)))
+    words = WordEvidence.from_text_analysis(analysis)
+    assert words.prank_cues and words.prank_likelihood > 0
+    result = triage(TriageEvidence(emotion_probabilities={"neutral": 1.0}, words=words))
+    assert "at 1.0 s" in component(result, "prank").reason or "at 0.1 s" in component(result, "prank").reason
+
+
+def test_no_words_means_unknown_not_harmless():
+    words = WordEvidence.from_text_analysis(analyse(_spoken()))
+    assert words == WordEvidence(no_speech=True)
     result = triage(TriageEvidence(emotion_probabilities={"neutral": 1.0}, words=words))
     assert result.provisional
     assert component(result, "severity").value == DEFAULT_WEIGHTS["unknown_severity"]
-
-
-def test_word_evidence_alternative_keys_and_clamping():
-    words = WordEvidence.from_text_analysis_dict(
-        {"severity_score": 1.7, "hoax_likelihood": -3, "is_abusive": 1, "word_count": 0}
-    )
-    assert words.severity == 1.0
-    assert words.prank_likelihood == 0.0
-    assert words.abusive
-    assert words.no_speech
-
-
-@PROPERTY
-@given(
-    st.dictionaries(
-        st.sampled_from(
-            ["severity", "prank_likelihood", "incident_type", "severity_cues", "abusive", "text"]
-        ),
-        st.one_of(st.none(), st.booleans(), st.floats(), st.text(), st.lists(st.text())),
-    )
-)
-def test_word_evidence_never_raises_on_any_dict(raw):
-    words = WordEvidence.from_text_analysis_dict(raw)
-    assert words.severity is None or 0.0 <= words.severity <= 1.0
-    assert 0.0 <= words.prank_likelihood <= 1.0
-    triage(TriageEvidence(words=words))
 
 
 @PROPERTY

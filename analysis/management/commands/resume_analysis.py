@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from analysis.pipeline import analysis_resume_unfinished
+from analysis.dispatch import analysis_resume_unfinished
 
 
 class Command(BaseCommand):

@@ -43,7 +43,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from core.audio import AudioError
-        from core.emotion.training import TrainConfig, train_emotion_model
+        from core.emotion.train_config import TrainConfig
+        from core.emotion.training import train_emotion_model
 
         dataset = opts["dataset"] or default_ravdess_dir()
         if dataset is None:

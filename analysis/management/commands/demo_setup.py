@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import Role
-from analysis.pipeline import wait_for_inprocess
+from analysis.dispatch import wait_for_inprocess
 from calls.models import Case
 from calls.services import case_create
 

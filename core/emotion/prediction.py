@@ -1,0 +1,46 @@
+"""The emotion step's result: how the caller sounds, and a hint of the voice's gender.
+
+:class:`EmotionPrediction` is what the classifier returns, what the analysis stores on its
+step (``to_dict`` / ``from_dict``) and what the triage reads (its ``probabilities``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GenderEstimate:
+    """A hint for the operator, never a triage input."""
+
+    label: str  # 'female' | 'male' | 'unknown'
+    confidence: float  # probability of `label` (0.5-1.0), 0.0 when unknown for lack of speech
+    median_f0_hz: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GenderEstimate:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class EmotionPrediction:
+    label: str  # the most probable model label
+    probabilities: dict[str, float]  # every label of the model version, summing to 1
+    model_version: str
+    seconds: float  # processing time
+    gender: GenderEstimate | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EmotionPrediction:
+        values = {f.name: data[f.name] for f in fields(cls)}
+        values["probabilities"] = {str(k): float(v) for k, v in data["probabilities"].items()}
+        values["gender"] = GenderEstimate.from_dict(data["gender"]) if data["gender"] is not None else None
+        return cls(**values)

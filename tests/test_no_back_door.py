@@ -1,0 +1,148 @@
+"""History and state change only through the services: Django admin is read-only, history rows
+are append-only, and the services that change a case lock, validate, record and broadcast."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from analysis import services as analysis_services
+from analysis.models import AnalysisStep, TriageScore
+from calls import services
+from calls.models import Case, CaseEvent, CaseStatus, EventKind, Note, Outcome
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def claimed_case(case_factory, operator, upload):
+    case = case_factory(audio=upload("wav"))
+    services.case_claim(case=case, operator=operator)
+    services.note_add(case=case, author=operator, text="Caller gave the street name")
+    return case
+
+
+def _snapshot(case: Case) -> tuple:
+    case.refresh_from_db()
+    return case.status, case.claimed_by_id, case.outcome, case.priority_base, case.events.count()
+
+
+def test_a_post_to_the_admin_change_form_of_a_case_is_refused_and_changes_nothing(client, admin_user, claimed_case):
+    before = _snapshot(claimed_case)
+    client.force_login(admin_user)
+    url = reverse("admin:calls_case_change", args=[claimed_case.pk])
+    assert client.get(url).status_code == 200  # admins may look
+    response = client.post(url, {"caller_number": "+919999999999", "status": CaseStatus.CLOSED,
+                                 "outcome": Outcome.PRANK, "close_reason": "edited in admin",
+                                 "priority_base": 1})
+    assert response.status_code == 403
+    assert _snapshot(claimed_case) == before
+
+
+@pytest.mark.parametrize("url_name, model, what", [
+    ("admin:calls_note_delete", Note, "note"),
+    ("admin:calls_caseevent_delete", CaseEvent, "event"),
+    ("admin:analysis_triagescore_delete", TriageScore, "score"),
+    ("admin:analysis_analysisstep_delete", AnalysisStep, "step"),
+])
+def test_admin_cannot_delete_history(client, admin_user, claimed_case, url_name, model, what):
+    row = model.objects.first()
+    count = model.objects.count()
+    client.force_login(admin_user)
+    assert client.post(reverse(url_name, args=[row.pk]), {"post": "yes"}).status_code == 403, what
+    assert model.objects.count() == count
+
+
+@pytest.mark.parametrize("url_name", ["admin:calls_note_change", "admin:analysis_analysisstep_change",
+                                      "admin:analysis_triagescore_change"])
+def test_admin_cannot_edit_notes_steps_or_scores(client, admin_user, claimed_case, url_name):
+    model = {"admin:calls_note_change": Note, "admin:analysis_analysisstep_change": AnalysisStep,
+             "admin:analysis_triagescore_change": TriageScore}[url_name]
+    row = model.objects.first()
+    client.force_login(admin_user)
+    response = client.post(reverse(url_name, args=[row.pk]), {"text": "rewritten", "state": "done",
+                                                              "base_score": 0, "band": "low"})
+    assert response.status_code == 403
+    fresh = model.objects.get(pk=row.pk)
+    assert [getattr(fresh, f.attname) for f in model._meta.fields] == [getattr(row, f.attname) for f in model._meta.fields]
+
+
+@pytest.mark.parametrize("url_name", ["admin:calls_case_add", "admin:calls_note_add", "admin:analysis_triagescore_add"])
+def test_admin_cannot_add_history_rows(client, admin_user, url_name):
+    client.force_login(admin_user)
+    assert client.get(reverse(url_name)).status_code == 403
+
+
+def test_history_rows_refuse_updates_and_deletes_from_code(claimed_case):
+    note = Note.objects.get()
+    note.text = "rewritten"
+    with pytest.raises(ValidationError, match="append-only"):
+        note.save()
+    for model in (Note, CaseEvent, TriageScore):
+        with pytest.raises(ValidationError, match="append-only"):
+            model.objects.all().update(created_at=None)
+        with pytest.raises(ValidationError, match="append-only"):
+            model.objects.all().delete()
+        with pytest.raises(ValidationError, match="append-only"):
+            model.objects.first().delete()
+
+
+def test_audio_cannot_be_attached_to_a_closed_case(claimed_case, operator, upload, media_root, client):
+    services.case_close(case=claimed_case, user=operator, outcome=Outcome.RESOLVED, reason="Ambulance sent")
+    files_before = sorted(p for p in media_root.rglob("*") if p.is_file())
+    events_before = claimed_case.events.count()
+    with pytest.raises(services.CaseActionError, match=f"Case #{claimed_case.pk} is closed"):
+        services.recording_attach(case=claimed_case, upload=upload("wav"), uploaded_by=operator)
+    client.force_login(operator)
+    response = client.post(reverse("calls:recording_add", args=[claimed_case.pk]), {"audio": upload("wav")},
+                           follow=True)
+    assert f"Case #{claimed_case.pk} is closed: no more audio can be attached to it." in response.content.decode()
+    api = client.post(reverse("api:case_recordings", args=[claimed_case.pk]), {"audio": upload("wav")})
+    assert api.status_code == 409 and "is closed" in api.json()["detail"]
+    assert claimed_case.recordings.count() == 1 and claimed_case.events.count() == events_before
+    assert sorted(p for p in media_root.rglob("*") if p.is_file()) == files_before
+
+
+def test_a_case_closed_while_its_audio_was_decoded_keeps_nothing(claimed_case, operator, upload, media_root,
+                                                                monkeypatch):
+    from calls import audio_intake
+
+    files_before = sorted(p for p in media_root.rglob("*") if p.is_file())
+    prepare = audio_intake.recording_prepare
+
+    def close_meanwhile(**kwargs):
+        recording = prepare(**kwargs)
+        Case.objects.filter(pk=claimed_case.pk).update(status=CaseStatus.CLOSED)  # another request
+        return recording
+
+    monkeypatch.setattr(services, "recording_prepare", close_meanwhile)
+    with pytest.raises(services.CaseActionError, match="is closed"):
+        services.recording_attach(case=claimed_case, upload=upload("wav"), uploaded_by=operator)
+    assert claimed_case.recordings.count() == 1
+    assert sorted(p for p in media_root.rglob("*") if p.is_file()) == files_before
+
+
+def test_a_priority_override_is_one_transaction_with_its_event_score_and_broadcast(
+    claimed_case, supervisor, monkeypatch, django_capture_on_commit_callbacks
+):
+    scores = TriageScore.objects.filter(case=claimed_case).count()
+
+    def failing_rescore(**kwargs):
+        raise RuntimeError("scoring broke")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(analysis_services, "case_rescore", failing_rescore)
+        with pytest.raises(RuntimeError):
+            analysis_services.case_override_priority(case=claimed_case, supervisor=supervisor, score=5, reason="x")
+    claimed_case.refresh_from_db()
+    assert claimed_case.priority_override is None
+    assert not claimed_case.events.filter(kind=EventKind.PRIORITY_OVERRIDDEN).exists()
+    assert TriageScore.objects.filter(case=claimed_case).count() == scores
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        analysis_services.case_override_priority(case=claimed_case, supervisor=supervisor, score=5, reason="Test line")
+    assert len(callbacks) == 2  # the score's and the override's broadcasts, both after the commit
+    claimed_case.refresh_from_db()
+    assert claimed_case.priority_base == 5
+    assert TriageScore.objects.filter(case=claimed_case).count() == scores + 1
