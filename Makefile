@@ -1,22 +1,31 @@
 # `make run`: set up and serve the portal (embedded: SQLite, in-process analysis, demo users).
-# `make test`: set up and run the whole test suite against MariaDB and Redis.
+# `make test`: set up, check (ruff, mypy, import contracts) and run the whole test suite against
+# MariaDB and Redis.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP_INSTALL := $(PY) -m pip install -q --require-hashes
 DEMO_ENV := DEBUG=1 DEMO_MODE=1 SECURE_SSL=0
 TEST_DATABASE_URL ?= mysql://root@127.0.0.1:3306/emergency_portal
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup lint benchmarks
+.PHONY: run test setup setup-dev check requirements benchmarks
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/bin/python:
 	./scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+
+$(VENV)/.installed: requirements/base.txt | $(VENV)/bin/python
+	$(PIP_INSTALL) -r requirements/base.txt
 	touch $@
 
+$(VENV)/.installed-dev: requirements/base.txt requirements/dev.txt | $(VENV)/bin/python
+	$(PIP_INSTALL) -r requirements/base.txt -r requirements/dev.txt
+	touch $(VENV)/.installed $@
+
 setup: $(VENV)/.installed
+
+setup-dev: $(VENV)/.installed-dev
 
 run: setup
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
@@ -27,14 +36,22 @@ run: setup
 	@echo "Serving on http://127.0.0.1:8000  (Ctrl-C stops)"
 	$(DEMO_ENV) $(VENV)/bin/daphne -b 127.0.0.1 -p 8000 emergency_portal.asgi:application
 
-test: setup
+# Static checks, as CI runs them: lint, types (strict on the pure core), the import contracts.
+check: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: check
 	./scripts/system-deps.sh --test
 	./scripts/services.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup
-	$(VENV)/bin/ruff check .
+# Re-pin after editing requirements/*.in (hashes included: installs are checked).
+requirements: setup-dev
+	cd requirements && ../$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe base.in -o base.txt
+	cd requirements && ../$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe dev.in -o dev.txt
 
-benchmarks: setup
+benchmarks: setup-dev
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
@@ -41,6 +43,7 @@ class ReadOnlyAdmin(AdminRoleRequired):
 class PortalUserAdmin(AdminRoleRequired, UserAdmin):
     list_display = ("username", "get_full_name", "role", "is_active", "last_login")
     list_filter = ("role", "is_active")
-    fieldsets = UserAdmin.fieldsets + (("Portal role", {"fields": ("role",)}),)
+    # UserAdmin.fieldsets is a tuple; the stubs only know ModelAdmin's optional type.
+    fieldsets = cast(tuple[Any, ...], UserAdmin.fieldsets) + (("Portal role", {"fields": ("role",)}),)
     add_fieldsets = UserAdmin.add_fieldsets + (("Portal role", {"fields": ("role",)}),)
 

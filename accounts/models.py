@@ -9,7 +9,7 @@ class Role(models.TextChoices):
 
 
 # Each role can do everything the roles before it can.
-ROLE_RANK = {Role.OPERATOR: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
+ROLE_RANK: dict[str, int] = {Role.OPERATOR: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
 
 
 class User(AbstractUser):

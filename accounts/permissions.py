@@ -25,7 +25,7 @@ class RoleRequiredMixin(AccessMixin):
             return self.handle_no_permission()
         if not request.user.has_role(self.required_role):
             raise PermissionDenied(f"This page needs the {self.required_role} role.")
-        return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]  # View's, via the MRO
 
 
 def role_required(role: str):
@@ -40,7 +40,7 @@ def role_required(role: str):
                 raise PermissionDenied(f"This page needs the {role} role.")
             return view(request, *args, **kwargs)
 
-        wrapper.required_role = role
+        wrapper.required_role = role  # type: ignore[attr-defined]  # a marker on the view function
         return wrapper
 
     return decorator

@@ -1,4 +1,5 @@
 import json
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
@@ -53,8 +54,9 @@ class TriageSettingsForm(forms.Form):
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save as new version"))
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # Form.clean() returns cleaned_data, never None (the stubs allow None for overrides).
+        data = cast(dict[str, Any], super().clean())
         if self.errors:
             return data
         try:

@@ -6,7 +6,7 @@ Each one locks what it changes, records it, and tells the browsers after the com
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 
@@ -116,7 +116,8 @@ def case_override_priority(*, case: Case, supervisor: Any, score: float | None, 
             kind=EventKind.PRIORITY_OVERRIDDEN,
             actor=supervisor,
             reason=reason.strip(),
-            **{"from": previous, "to": score, "base_before": case.priority_base},
+            # these keys go to **data; mypy would also match them against the named parameters
+            **cast(dict[str, Any], {"from": previous, "to": score, "base_before": case.priority_base}),
         )
         case_rescore(case_id=case.pk)
         transaction.on_commit(lambda: broadcast.case_changed(case.pk, EventKind.PRIORITY_OVERRIDDEN))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -38,7 +38,7 @@ def check_upload_size(upload: UploadedFile) -> None:
 def decode_upload(upload: UploadedFile) -> audio.DecodedAudio:
     check_upload_size(upload)
     try:
-        source = upload.temporary_file_path()
+        source = upload.temporary_file_path()  # type: ignore[attr-defined]  # TemporaryUploadedFile only
     except AttributeError:
         upload.seek(0)
         source = upload.file
@@ -66,7 +66,7 @@ def recording_prepare(*, case: Case, upload: UploadedFile, uploaded_by: Any, sou
         original_name=(upload.name or "recording")[-255:],
         source=source,
         source_format=decoded.source_format[:64],
-        size_bytes=upload.size,
+        size_bytes=cast(int, upload.size),  # not None: check_upload_size passed
         sha256=audio.sha256_of(upload),
         duration_s=decoded.duration_s,
         sample_rate=decoded.source_sample_rate,

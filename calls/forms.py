@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING, cast
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
@@ -6,6 +8,9 @@ from django.utils import timezone
 
 from .models import Case, Outcome
 from .phone import normalise_caller_number
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def form_errors_text(form: forms.BaseForm) -> str:
@@ -63,6 +68,7 @@ class RecordingForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.form_tag = False  # the page wraps it in its own <form> with the action
         self.helper.add_input(Submit("submit", "Attach audio", css_class="btn-secondary"))
 
 
@@ -73,6 +79,7 @@ class CloseForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.form_tag = False  # the page wraps it in its own <form> with the action
         self.helper.add_input(Submit("submit", "Close case", css_class="btn-danger"))
 
 
@@ -82,17 +89,21 @@ class NoteForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.form_tag = False  # the page wraps it in its own <form> with the action
         self.helper.add_input(Submit("submit", "Add note", css_class="btn-secondary"))
 
 
 class ReassignForm(forms.Form):
-    operator = forms.ModelChoiceField(queryset=None)
+    operator: "forms.ModelChoiceField[User]" = forms.ModelChoiceField(queryset=None)
     reason = forms.CharField(max_length=2000)
 
     def __init__(self, *args, **kwargs):
         from django.contrib.auth import get_user_model
 
         super().__init__(*args, **kwargs)
-        self.fields["operator"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        cast("forms.ModelChoiceField[User]", self.fields["operator"]).queryset = (
+            get_user_model().objects.filter(is_active=True).order_by("username")
+        )
         self.helper = FormHelper()
+        self.helper.form_tag = False  # the page wraps it in its own <form> with the action
         self.helper.add_input(Submit("submit", "Reassign", css_class="btn-warning"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -26,8 +26,10 @@ class AppendOnlyModel(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not self._state.adding:
-            raise ValidationError(f"{self._meta.verbose_name_plural.capitalize()} are append-only.")
+            raise ValidationError(
+                f"{cast(str, self._meta.verbose_name_plural).capitalize()} are append-only."
+            )
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValidationError(f"{self._meta.verbose_name_plural.capitalize()} are append-only.")
+        raise ValidationError(f"{cast(str, self._meta.verbose_name_plural).capitalize()} are append-only.")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -49,10 +50,10 @@ class PriorityBand(models.TextChoices):
 
 
 class CaseQuerySet(models.QuerySet):
-    def active(self):
+    def active(self) -> Self:
         return self.exclude(status=CaseStatus.CLOSED)
 
-    def visible_to(self, user):
+    def visible_to(self, user) -> Self:
         """Supervisors see every case; operators the live queue and what they handled."""
         if user.has_role("supervisor"):
             return self

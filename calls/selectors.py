@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import Case, CaseStatus, Language, Recording
+from .models import Case, CaseQuerySet, CaseStatus, Language, Recording
 
 
-def cases_visible_to(user) -> QuerySet[Case]:
+def cases_visible_to(user) -> CaseQuerySet[Case, Case]:
     return Case.objects.visible_to(user)
 
 

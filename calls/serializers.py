@@ -1,7 +1,12 @@
+from typing import TYPE_CHECKING
+
 from rest_framework import serializers
 
 from .models import Case, CaseEvent, Language, Note, Outcome, Recording
 from .phone import normalise_caller_number
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class RecordingOut(serializers.ModelSerializer):
@@ -12,7 +17,7 @@ class RecordingOut(serializers.ModelSerializer):
 
 
 class EventOut(serializers.ModelSerializer):
-    actor = serializers.StringRelatedField()
+    actor: "serializers.StringRelatedField[User]" = serializers.StringRelatedField()
 
     class Meta:
         model = CaseEvent
@@ -20,7 +25,7 @@ class EventOut(serializers.ModelSerializer):
 
 
 class NoteOut(serializers.ModelSerializer):
-    author = serializers.StringRelatedField()
+    author: "serializers.StringRelatedField[User]" = serializers.StringRelatedField()
 
     class Meta:
         model = Note
@@ -28,7 +33,7 @@ class NoteOut(serializers.ModelSerializer):
 
 
 class CaseOut(serializers.ModelSerializer):
-    claimed_by = serializers.StringRelatedField()
+    claimed_by: "serializers.StringRelatedField[User]" = serializers.StringRelatedField()
 
     class Meta:
         model = Case

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.db.models.fields.files import FieldFile
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -202,12 +210,14 @@ def recording_file(request, pk: int, which: str):
 RANGE_HEADER = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def _ranged_file_response(request, field, content_type):
+def _ranged_file_response(
+    request: HttpRequest, field: FieldFile, content_type: str | None
+) -> HttpResponseBase:
     """A single byte range (206) when asked: the audio player needs it to seek to a word."""
     size = field.size
     match = RANGE_HEADER.match(request.headers.get("Range", ""))
     if not match or not any(match.groups()):
-        response = FileResponse(field.open("rb"), content_type=content_type)
+        response: HttpResponseBase = FileResponse(field.open("rb"), content_type=content_type)
         response["Accept-Ranges"] = "bytes"
         return response
     first, last = match.groups()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 import av
 import numpy as np
@@ -18,6 +18,14 @@ import soundfile as sf
 TARGET_SAMPLE_RATE = 16_000
 # Below this RMS (about -60 dBFS) a recording holds no usable sound.
 SILENCE_RMS = 1e-3
+
+
+class SeekableReader(Protocol):
+    """A binary file object that can be rewound: an open file, io.BytesIO, a Django File."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def seek(self, offset: int, /) -> int: ...
 
 
 class AudioError(ValueError):
@@ -70,7 +78,8 @@ def decode(
                     total += len(chunk)
                 if limit is not None and total > limit:
                     raise AudioError(
-                        f"The recording is longer than the maximum of {max_seconds / 60:g} minutes."
+                        "The recording is longer than the maximum of "
+                        f"{cast(float, max_seconds) / 60:g} minutes."
                     )
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
@@ -98,7 +107,8 @@ def load(path: str | Path, *, sample_rate: int = TARGET_SAMPLE_RATE) -> np.ndarr
         info = None
     if info is not None and info.samplerate == sample_rate:
         data, _ = sf.read(str(path), dtype="float32", always_2d=True)
-        return data.mean(axis=1).astype(np.float32)
+        mono: np.ndarray = data.mean(axis=1).astype(np.float32)
+        return mono
     return decode(path, sample_rate=sample_rate).samples
 
 
@@ -148,7 +158,7 @@ def normalise_loudness(samples: np.ndarray, *, target_rms: float = 0.05) -> np.n
     return (samples * gain).astype(np.float32)
 
 
-def sha256_of(fileobj: BinaryIO) -> str:
+def sha256_of(fileobj: SeekableReader) -> str:
     digest = hashlib.sha256()
     fileobj.seek(0)
     for block in iter(lambda: fileobj.read(1 << 20), b""):

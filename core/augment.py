@@ -9,6 +9,7 @@ The telephone channel imitates a narrowband 112 call: resample to 8 kHz, band-li
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from core.audio import TARGET_SAMPLE_RATE
 
@@ -31,24 +32,27 @@ def add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator, *,
         noise = np.fft.irfft(spectrum / np.sqrt(freqs), n=samples.size)
     noise_power = float(np.mean(np.square(noise))) or 1.0
     scale = np.sqrt(power / (noise_power * 10 ** (snr_db / 10.0)))
-    return np.clip(samples + scale * noise, -1.0, 1.0).astype(np.float32)
+    noisy: np.ndarray = np.clip(samples + scale * noise, -1.0, 1.0).astype(np.float32)
+    return noisy
 
 
 def pitch_shift(samples: np.ndarray, semitones: float,
                 sample_rate: int = TARGET_SAMPLE_RATE) -> np.ndarray:
     import librosa
 
-    return librosa.effects.pitch_shift(
+    shifted: np.ndarray = librosa.effects.pitch_shift(
         np.asarray(samples, dtype=np.float32), sr=sample_rate, n_steps=semitones, res_type="soxr_hq"
     ).astype(np.float32)
+    return shifted
 
 
 def time_stretch(samples: np.ndarray, rate: float) -> np.ndarray:
     import librosa
 
-    return librosa.effects.time_stretch(np.asarray(samples, dtype=np.float32), rate=rate).astype(
-        np.float32
-    )
+    stretched: np.ndarray = librosa.effects.time_stretch(
+        np.asarray(samples, dtype=np.float32), rate=rate
+    ).astype(np.float32)
+    return stretched
 
 
 def shift(samples: np.ndarray, max_fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -64,7 +68,7 @@ def mu_law_roundtrip(samples: np.ndarray) -> np.ndarray:
     x = np.clip(np.asarray(samples, dtype=np.float64), -1.0, 1.0)
     compressed = np.sign(x) * np.log1p(MU * np.abs(x)) / np.log1p(MU)
     quantised = np.round((compressed + 1.0) / 2.0 * 255.0) / 255.0 * 2.0 - 1.0
-    expanded = np.sign(quantised) * ((1.0 + MU) ** np.abs(quantised) - 1.0) / MU
+    expanded: np.ndarray = np.sign(quantised) * ((1.0 + MU) ** np.abs(quantised) - 1.0) / MU
     return expanded.astype(np.float32)
 
 
@@ -79,7 +83,7 @@ def telephone(samples: np.ndarray, sample_rate: int = TARGET_SAMPLE_RATE) -> np.
     if narrow.size > 3 * 2 * sos.shape[0]:
         narrow = sosfiltfilt(sos, narrow).astype(np.float32)
     narrow = mu_law_roundtrip(narrow)
-    wide = soxr.resample(narrow, 8000, sample_rate, quality="HQ").astype(np.float32)
+    wide: NDArray[np.float32] = soxr.resample(narrow, 8000, sample_rate, quality="HQ").astype(np.float32)
     return np.clip(wide, -1.0, 1.0)
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import av
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from core import audio
 
@@ -154,3 +157,73 @@ def media_root(settings, tmp_path) -> Path:
     """Each test writes its recordings to a folder of its own."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+# -- a test client that meets CSRF as a browser does ------------------------------------------
+
+
+class PageForm(NamedTuple):
+    action: str
+    token: str
+
+
+class _Forms(HTMLParser):
+    """The POST forms of a page: (action, CSRF token). Nested <form> tags are ignored, as browsers do."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.page = page
+        self.forms: list[PageForm] = []
+        self._open: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and self._open is None and a.get("method", "get").lower() == "post":
+            self._open = {"action": a.get("action") or self.page, "token": ""}
+        elif tag == "input" and self._open is not None and a.get("name") == "csrfmiddlewaretoken":
+            self._open["token"] = self._open["token"] or a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._open is not None:
+            self.forms.append(PageForm(self._open["action"], self._open["token"]))
+            self._open = None
+
+
+class BrowserClient(Client):
+    """Enforces CSRF: a form is posted from the page that shows it, with the token that page gave
+    (``submit``), so a test also proves the form is on the page for that user."""
+
+    def __init__(self, **defaults: Any):
+        super().__init__(enforce_csrf_checks=True, **defaults)
+
+    def form_on(self, page: str, action: str | None = None) -> PageForm:
+        response = self.get(page)
+        assert response.status_code == 200, f"{page} answered {response.status_code}"
+        parser = _Forms(page)
+        parser.feed(response.content.decode())
+        wanted = action or page
+        found = [f for f in parser.forms if f.action == wanted]
+        assert found, f"no POST form to {wanted} on {page}; forms there: {[f.action for f in parser.forms]}"
+        assert found[0].token, f"the form to {wanted} on {page} has no CSRF token"
+        return found[0]
+
+    def post_form(self, form: PageForm, data: dict[str, Any] | None = None, **extra: Any) -> Any:
+        return self.post(form.action, {**(data or {}), "csrfmiddlewaretoken": form.token}, **extra)
+
+    def submit(self, page: str, action: str | None = None, data: dict[str, Any] | None = None, **extra: Any) -> Any:
+        """GET `page`, then POST `data` through its form to `action` (default: the page itself)."""
+        return self.post_form(self.form_on(page, action), data, **extra)
+
+    def csrf_token(self, page: str) -> str:
+        """The token any form of `page` carries (to post somewhere the page has no form for)."""
+        response = self.get(page)
+        parser = _Forms(page)
+        parser.feed(response.content.decode())
+        tokens = [f.token for f in parser.forms if f.token]
+        assert tokens, f"{page} carries no CSRF token"
+        return tokens[0]
+
+
+@pytest.fixture
+def client() -> BrowserClient:
+    return BrowserClient()

@@ -10,15 +10,22 @@ pytestmark = pytest.mark.django_db
 
 
 def test_login_and_logout(client, operator):
-    response = client.post(reverse("login"), {"username": "olivia", "password": "correct horse battery staple"})
+    response = client.submit(reverse("login"), data={"username": "olivia", "password": "correct horse battery staple"})
     assert response.status_code == 302 and response["Location"] == reverse("calls:case_list")
     assert client.get(reverse("calls:case_list")).status_code == 200
-    client.post(reverse("logout"))
+    client.submit(reverse("calls:case_list"), reverse("logout"))
     assert client.get(reverse("calls:case_list")).status_code == 302
 
 
+def test_a_form_post_without_the_pages_csrf_token_is_refused(client, operator):
+    assert client.post(reverse("login"), {"username": "olivia", "password": "correct horse battery staple"}
+                       ).status_code == 403
+    client.force_login(operator)
+    assert client.post(reverse("calls:case_create"), {"caller_number": "98765 43210"}).status_code == 403
+
+
 def test_wrong_password_is_refused(client, operator):
-    response = client.post(reverse("login"), {"username": "olivia", "password": "nope"})
+    response = client.submit(reverse("login"), data={"username": "olivia", "password": "nope"})
     assert response.status_code == 200 and "correct username and password" in response.content.decode()
 
 

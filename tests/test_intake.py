@@ -18,10 +18,10 @@ def _files_under(root):
 
 
 def _post_case(client, audio):
-    return client.post(
+    return client.submit(
         reverse("calls:case_create"),
-        {"caller_number": "98765 43210", "received_at": "2026-11-21T10:00", "language": "en-IN",
-         "location": "Near the railway station", "audio": audio},
+        data={"caller_number": "98765 43210", "received_at": "2026-11-21T10:00", "language": "en-IN",
+              "location": "Near the railway station", "audio": audio},
     )
 
 
@@ -109,7 +109,7 @@ def test_audio_longer_than_the_maximum_is_refused(client, operator, upload, sett
 
 def test_invalid_form_saves_nothing(client, operator):
     client.force_login(operator)
-    response = client.post(reverse("calls:case_create"), {"caller_number": "12345", "language": "en"})
+    response = client.submit(reverse("calls:case_create"), data={"caller_number": "12345", "language": "en"})
     assert response.status_code == 200
     assert "not a valid phone number" in response.content.decode()
     assert not Case.objects.exists() and not CaseEvent.objects.exists()
@@ -118,7 +118,7 @@ def test_invalid_form_saves_nothing(client, operator):
 def test_audio_can_be_attached_later(client, operator, upload, case_factory):
     case = case_factory()
     client.force_login(operator)
-    client.post(reverse("calls:recording_add", args=[case.pk]), {"audio": upload("ogg")})
+    client.submit(case.get_absolute_url(), reverse("calls:recording_add", args=[case.pk]), {"audio": upload("ogg")})
     assert case.recordings.count() == 1
     assert case.events.filter(kind=EventKind.AUDIO_ADDED).exists()
 

@@ -32,11 +32,11 @@ def test_a_post_to_the_admin_change_form_of_a_case_is_refused_and_changes_nothin
     before = _snapshot(claimed_case)
     client.force_login(admin_user)
     url = reverse("admin:calls_case_change", args=[claimed_case.pk])
-    assert client.get(url).status_code == 200  # admins may look
+    token = client.csrf_token(url)  # admins may look; the token makes the refusal the admin's, not CSRF's
     response = client.post(url, {"caller_number": "+919999999999", "status": CaseStatus.CLOSED,
                                  "outcome": Outcome.PRANK, "close_reason": "edited in admin",
-                                 "priority_base": 1})
-    assert response.status_code == 403
+                                 "priority_base": 1, "csrfmiddlewaretoken": token})
+    assert response.status_code == 403 and b"CSRF" not in response.content
     assert _snapshot(claimed_case) == before
 
 
@@ -50,7 +50,9 @@ def test_admin_cannot_delete_history(client, admin_user, claimed_case, url_name,
     row = model.objects.first()
     count = model.objects.count()
     client.force_login(admin_user)
-    assert client.post(reverse(url_name, args=[row.pk]), {"post": "yes"}).status_code == 403, what
+    token = client.csrf_token(reverse("admin:index"))
+    response = client.post(reverse(url_name, args=[row.pk]), {"post": "yes", "csrfmiddlewaretoken": token})
+    assert response.status_code == 403 and b"CSRF" not in response.content, what
     assert model.objects.count() == count
 
 
@@ -61,9 +63,11 @@ def test_admin_cannot_edit_notes_steps_or_scores(client, admin_user, claimed_cas
              "admin:analysis_triagescore_change": TriageScore}[url_name]
     row = model.objects.first()
     client.force_login(admin_user)
+    token = client.csrf_token(reverse("admin:index"))
     response = client.post(reverse(url_name, args=[row.pk]), {"text": "rewritten", "state": "done",
-                                                              "base_score": 0, "band": "low"})
-    assert response.status_code == 403
+                                                              "base_score": 0, "band": "low",
+                                                              "csrfmiddlewaretoken": token})
+    assert response.status_code == 403 and b"CSRF" not in response.content
     fresh = model.objects.get(pk=row.pk)
     assert [getattr(fresh, f.attname) for f in model._meta.fields] == [getattr(row, f.attname) for f in model._meta.fields]
 
@@ -89,16 +93,17 @@ def test_history_rows_refuse_updates_and_deletes_from_code(claimed_case):
 
 
 def test_audio_cannot_be_attached_to_a_closed_case(claimed_case, operator, upload, media_root, client):
+    client.force_login(operator)
+    stale = client.form_on(claimed_case.get_absolute_url(), reverse("calls:recording_add", args=[claimed_case.pk]))
     services.case_close(case=claimed_case, user=operator, outcome=Outcome.RESOLVED, reason="Ambulance sent")
     files_before = sorted(p for p in media_root.rglob("*") if p.is_file())
     events_before = claimed_case.events.count()
     with pytest.raises(services.CaseActionError, match=f"Case #{claimed_case.pk} is closed"):
         services.recording_attach(case=claimed_case, upload=upload("wav"), uploaded_by=operator)
-    client.force_login(operator)
-    response = client.post(reverse("calls:recording_add", args=[claimed_case.pk]), {"audio": upload("wav")},
-                           follow=True)
+    response = client.post_form(stale, {"audio": upload("wav")}, follow=True)
     assert f"Case #{claimed_case.pk} is closed: no more audio can be attached to it." in response.content.decode()
-    api = client.post(reverse("api:case_recordings", args=[claimed_case.pk]), {"audio": upload("wav")})
+    api = client.post(reverse("api:case_recordings", args=[claimed_case.pk]), {"audio": upload("wav")},
+                      HTTP_X_CSRFTOKEN=stale.token)
     assert api.status_code == 409 and "is closed" in api.json()["detail"]
     assert claimed_case.recordings.count() == 1 and claimed_case.events.count() == events_before
     assert sorted(p for p in media_root.rglob("*") if p.is_file()) == files_before

@@ -1,6 +1,7 @@
 """Every URL × every role, generated from the URL conf: a new view without a check fails here."""
 
 import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from calls.models import Recording
@@ -73,7 +74,8 @@ def case_with_audio(case_factory, upload, supervisor):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(client, users, case_with_audio, role):
+def test_role_matrix(users, case_with_audio, role):
+    client = Client()  # roles only here; CSRF has its own matrix below
     recording = case_with_audio.recordings.get()
     if role != "anonymous":
         client.force_login(users[role])
@@ -97,3 +99,16 @@ def test_role_matrix(client, users, case_with_audio, role):
             assert not (response.status_code == 302 and "/accounts/login/" in response["Location"]), name
         checked += 1
     assert checked == len(REQUIRED_ROLE)
+
+
+@pytest.mark.django_db
+def test_every_page_post_needs_the_pages_csrf_token(client, admin_user, case_with_audio):
+    """Pages use session cookies: a POST from another site (no token) is refused before any view runs."""
+    recording = case_with_audio.recordings.get()
+    client.force_login(admin_user)
+    posts = [(name, route) for name, route in _named_patterns()
+             if name in REQUIRED_ROLE and REQUIRED_ROLE[name][1] == "post" and not name.startswith("api:")]
+    assert len(posts) >= 7
+    for name, route in posts:
+        response = client.post(_path(route, case_with_audio.pk, recording.pk), {})
+        assert response.status_code == 403 and b"CSRF" in response.content, name

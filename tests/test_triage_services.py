@@ -78,7 +78,7 @@ def test_admin_saves_a_new_settings_version_and_open_cases_are_rescored_in_the_b
     settings.ANALYSIS_BACKEND = "inprocess"
     case = case_factory()
     client.force_login(admin_user)
-    response = client.post(reverse("analysis:triage_settings"), _settings_form(max_wait_seconds=120))
+    response = client.submit(reverse("analysis:triage_settings"), data=_settings_form(max_wait_seconds=120))
     assert response.status_code == 302
     saved = TriageSettings.objects.get()
     assert saved.version == 2 and saved.max_wait_seconds == 120
@@ -95,7 +95,7 @@ def test_admin_saves_a_new_settings_version_and_open_cases_are_rescored_in_the_b
 )
 def test_bad_settings_are_refused_with_a_message(client, admin_user, changes, message):
     client.force_login(admin_user)
-    response = client.post(reverse("analysis:triage_settings"), _settings_form(**changes))
+    response = client.submit(reverse("analysis:triage_settings"), data=_settings_form(**changes))
     assert response.status_code == 200 and message in response.content.decode()
     assert not TriageSettings.objects.exists()
 
@@ -104,7 +104,7 @@ def test_settings_form_reports_broken_json(client, admin_user):
     client.force_login(admin_user)
     form = _settings_form()
     form["weights"] = "{not json"
-    response = client.post(reverse("analysis:triage_settings"), form)
+    response = client.submit(reverse("analysis:triage_settings"), data=form)
     assert "Not valid JSON" in response.content.decode()
     assert not TriageSettings.objects.exists()
 

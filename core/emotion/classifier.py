@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def read_metadata(model_dir: str | Path) -> dict:
+def read_metadata(model_dir: str | Path) -> dict[str, Any]:
     """Read and check a model version's metadata against this code; raise ModelError."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():

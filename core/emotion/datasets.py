@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".webm"}
 
@@ -47,10 +48,10 @@ class Clip:
     speaker: str
     gender: str  # 'female' | 'male' | 'unknown'
     scheme: str  # 'ravdess' | '112'
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
-def parse_ravdess_name(name: str) -> dict | None:
+def parse_ravdess_name(name: str) -> dict[str, Any] | None:
     m = _RAVDESS_RE.match(Path(name).stem)
     if not m:
         return None
@@ -71,7 +72,7 @@ def parse_ravdess_name(name: str) -> dict | None:
     }
 
 
-def parse_112_name(name: str) -> dict | None:
+def parse_112_name(name: str) -> dict[str, Any] | None:
     m = _E112_RE.match(Path(name).stem)
     if not m:
         return None
@@ -86,7 +87,7 @@ def parse_112_name(name: str) -> dict | None:
     }
 
 
-def parse_name(name: str) -> tuple[str, dict] | None:
+def parse_name(name: str) -> tuple[str, dict[str, Any]] | None:
     parsed = parse_ravdess_name(name)
     if parsed:
         return "ravdess", parsed
@@ -172,7 +173,7 @@ def balanced_folds(clips: Sequence[Clip], n_folds: int) -> list[list[str]]:
     """
     genders = speaker_genders(clips)
 
-    def key(s: str):
+    def key(s: str) -> tuple[int, int, str]:
         return (0, int(s), s) if s.isdigit() else (1, 0, s)
 
     by_gender: dict[str, list[str]] = {}

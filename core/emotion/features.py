@@ -99,7 +99,7 @@ def prepare(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> np.n
     return normalise_loudness(trimmed, target_rms=config.target_rms)
 
 
-_MEL_CACHE: dict[tuple, np.ndarray] = {}
+_MEL_CACHE: dict[tuple[int, int, int, float, float], np.ndarray] = {}
 
 
 def _mel_basis(config: FeatureConfig) -> np.ndarray:

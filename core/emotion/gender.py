@@ -17,11 +17,17 @@ An estimate with too little speech, or too unsure, is 'unknown'. Plain Python: n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.audio import TARGET_SAMPLE_RATE
 from core.emotion.prediction import GenderEstimate
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from core.emotion.features import FeatureConfig
 
 # Chosen on RAVDESS training actors 1-16 (benchmarks/emotion_gender.py: best of 120-220 Hz);
 # never tuned on actors 17-24.
@@ -96,13 +102,13 @@ class GenderModel:
         z = float(((features - self.mean) / self.scale) @ self.coef + self.intercept)
         return float(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"kind": "logistic_regression_feature_stats", "mean": self.mean.tolist(),
                 "scale": self.scale.tolist(), "coef": self.coef.tolist(),
                 "intercept": self.intercept}
 
     @classmethod
-    def from_dict(cls, data: dict, n_features: int) -> GenderModel:
+    def from_dict(cls, data: dict[str, Any], n_features: int) -> GenderModel:
         model = cls(np.asarray(data["mean"], float), np.asarray(data["scale"], float),
                     np.asarray(data["coef"], float), float(data["intercept"]))
         if not (model.mean.shape == model.scale.shape == model.coef.shape == (2 * n_features,)):
@@ -117,10 +123,10 @@ def estimate_from_p_female(p_female: float) -> GenderEstimate:
     return GenderEstimate(label, round(float(confidence), 4))
 
 
-_LEARNED: dict = {}
+_LEARNED: dict[Path, tuple[GenderModel, FeatureConfig] | None] = {}
 
 
-def _learned(model_dir) -> tuple[GenderModel, object] | None:
+def _learned(model_dir: str | Path) -> tuple[GenderModel, FeatureConfig] | None:
     """(GenderModel, FeatureConfig) of a model version, or None when it has no gender.json."""
     import json
     from pathlib import Path
@@ -142,7 +148,7 @@ def _learned(model_dir) -> tuple[GenderModel, object] | None:
 
 
 def estimate_gender(samples: np.ndarray, sample_rate: int = TARGET_SAMPLE_RATE,
-                    model_dir=None) -> GenderEstimate:
+                    model_dir: str | Path | None = None) -> GenderEstimate:
     """Estimate 'female' / 'male' / 'unknown' with a confidence.
 
     With `model_dir` (an emotion model version holding gender.json) the learned estimator is

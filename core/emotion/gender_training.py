@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,8 @@ from core.emotion.feature_sets import VARIANT_CLEAN, FeatureSet
 from core.emotion.gender import GenderModel, estimate_from_p_female, estimate_gender, gender_features
 
 
-def _gender_xy(fs: FeatureSet, clip_ids: np.ndarray, variants: Sequence[int]):
+def _gender_xy(fs: FeatureSet, clip_ids: np.ndarray,
+               variants: Sequence[int]) -> tuple[np.ndarray | None, np.ndarray]:
 
     wanted = set(int(i) for i in clip_ids)
     groups: dict[tuple[int, int], list[int]] = {}
@@ -26,7 +28,7 @@ def _gender_xy(fs: FeatureSet, clip_ids: np.ndarray, variants: Sequence[int]):
 
 
 def fit_gender_model(fs: FeatureSet, train_ids: np.ndarray, val_ids: np.ndarray,
-                     n_variants: int) -> tuple[object, dict] | None:
+                     n_variants: int) -> tuple[GenderModel, dict[str, Any]] | None:
     """Logistic regression on feature statistics (all training variants); C chosen on val."""
     from sklearn.linear_model import LogisticRegression
 
@@ -49,15 +51,16 @@ def fit_gender_model(fs: FeatureSet, train_ids: np.ndarray, val_ids: np.ndarray,
     return model, {"C": best_c, "val_accuracy": round(best_acc, 4) if best_acc >= 0 else None}
 
 
-def gender_model_report(model, fs: FeatureSet, clip_ids: np.ndarray, variant: int) -> dict:
+def gender_model_report(model: GenderModel, fs: FeatureSet, clip_ids: np.ndarray,
+                        variant: int) -> dict[str, float | None]:
 
     x, y = _gender_xy(fs, clip_ids, [variant])
     if x is None:
         return {"n": 0}
     est = [estimate_from_p_female(model.p_female(row)) for row in x]
     truth = np.where(y == 1, "female", "male")
-    out = {"n": len(est), "coverage": round(float(np.mean([e.label != "unknown"
-                                                            for e in est])), 4)}
+    out: dict[str, float | None] = {"n": len(est), "coverage": round(float(np.mean([e.label != "unknown"
+                                                                                    for e in est])), 4)}
     for name, mask in (("all", np.ones(len(est), bool)), ("female", truth == "female"),
                        ("male", truth == "male")):
         decided = [(e.label, t) for e, t, m in zip(est, truth, mask, strict=True)
@@ -67,7 +70,7 @@ def gender_model_report(model, fs: FeatureSet, clip_ids: np.ndarray, variant: in
     return out
 
 
-def gender_estimate_report(clips: Sequence[Clip]) -> dict:
+def gender_estimate_report(clips: Sequence[Clip]) -> dict[str, float]:
     """Accuracy of the pitch estimator (core.emotion.gender.estimate_gender without a model)."""
 
     known = [c for c in clips if c.gender in ("female", "male")]

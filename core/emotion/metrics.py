@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,7 @@ DISTRESS = ("angry", "fearful", "sad")
 NON_DISTRESS = ("neutral", "calm", "happy")
 
 
-def clip_probabilities(model_fn: Callable, fs: FeatureSet, clip_ids: np.ndarray,
+def clip_probabilities(model_fn: Callable[[np.ndarray], np.ndarray], fs: FeatureSet, clip_ids: np.ndarray,
                        variant: int) -> np.ndarray:
     """Per-clip probabilities (mean over each clip's windows), rows in clip_ids order."""
     idx = fs.select(clip_ids, [variant])
@@ -29,7 +30,7 @@ def clip_probabilities(model_fn: Callable, fs: FeatureSet, clip_ids: np.ndarray,
 
 
 def evaluate(probs: np.ndarray, y: np.ndarray, labels: list[str],
-             genders: Sequence[str] | None = None) -> dict:
+             genders: Sequence[str] | np.ndarray | None = None) -> dict[str, Any]:
     from sklearn.metrics import (
         accuracy_score,
         confusion_matrix,
@@ -45,7 +46,7 @@ def evaluate(probs: np.ndarray, y: np.ndarray, labels: list[str],
     p, r, f, s = precision_recall_fscore_support(
         y, pred, labels=list(range(len(labels))), zero_division=0
     )
-    result = {
+    result: dict[str, Any] = {
         "n": len(y),
         "unweighted_accuracy": round(ua, 4),
         "weighted_accuracy": round(wa, 4),
@@ -79,7 +80,7 @@ def evaluate(probs: np.ndarray, y: np.ndarray, labels: list[str],
     return result
 
 
-def format_report(name: str, metrics: dict) -> str:
+def format_report(name: str, metrics: dict[str, Any]) -> str:
     lines = [
         f"== {name}: n={metrics['n']}  UA={metrics['unweighted_accuracy']:.3f}  "
         f"WA={metrics['weighted_accuracy']:.3f}"
@@ -95,7 +96,7 @@ def format_report(name: str, metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def save_confusion_png(path: Path, confusion: list[list[int]], labels: list[str], title: str):
+def save_confusion_png(path: Path, confusion: list[list[int]], labels: list[str], title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,7 +113,7 @@ def save_confusion_png(path: Path, confusion: list[list[int]], labels: list[str]
     ax.set_title(title, fontsize=9)
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
+            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
                     color="white" if norm[i, j] > 0.5 else "black")
     fig.tight_layout()
     fig.savefig(path)

@@ -20,8 +20,8 @@ from core.emotion.tensorflow_setup import start_training_session
 from core.emotion.train_config import TrainConfig
 
 
-def build_model(input_shape: tuple[int, int], n_labels: int, arch: dict, norm_data: np.ndarray,
-                name: str = "emotion_cnn1d"):
+def build_model(input_shape: tuple[int, int], n_labels: int, arch: dict[str, Any],
+                norm_data: np.ndarray, name: str = "emotion_cnn1d") -> Any:
     """1-D CNN over time; the feature-wise Normalization is adapted on training windows."""
     import keras
     from keras import layers
@@ -51,9 +51,9 @@ def build_model(input_shape: tuple[int, int], n_labels: int, arch: dict, norm_da
 
 @dataclass
 class FitResult:
-    model: object
+    model: Any  # a keras.Model, with a `model_fn` attribute added by fit()
     best_epoch: int | list[int]  # a list, one per member, for an ensemble
-    history: list[dict]
+    history: list[dict[str, Any]]
     seconds: float
 
 
@@ -66,7 +66,8 @@ class _TrainingData:
 
 def fit(fs: FeatureSet, y_clip: np.ndarray, labels: list[str], train_ids: np.ndarray,
         val_ids: np.ndarray | None, tc: TrainConfig, config: FeatureConfig,
-        progress: bool = True, progress_callback: Callable[[int, int, dict], None] | None = None
+        progress: bool = True,
+        progress_callback: Callable[[int, int, dict[str, Any]], None] | None = None
         ) -> FitResult:
     """Train on all variants of train_ids; keep the best-validation-UA epoch when val_ids.
 
@@ -79,12 +80,15 @@ def fit(fs: FeatureSet, y_clip: np.ndarray, labels: list[str], train_ids: np.nda
     start_training_session(threads=tc.threads, seed=tc.seed)
     start = time.perf_counter()
     data = _training_data(fs, y_clip, labels, train_ids, tc)
+    members: list[Any]
+    best_epochs: list[int]
+    history: list[dict[str, Any]]
     members, best_epochs, history = [], [], []
     total = tc.epochs * tc.ensemble
     for i in range(tc.ensemble):
         keras.utils.set_random_seed(tc.seed + i)
 
-        def member_progress(epoch: int, _n: int, row: dict, i: int = i) -> None:
+        def member_progress(epoch: int, _n: int, row: dict[str, Any], i: int = i) -> None:
             if progress_callback:
                 progress_callback(i * tc.epochs + epoch, total, row)
 
@@ -101,7 +105,7 @@ def fit(fs: FeatureSet, y_clip: np.ndarray, labels: list[str], train_ids: np.nda
                      time.perf_counter() - start)
 
 
-def average_models(members: list, config: FeatureConfig):
+def average_models(members: list[Any], config: FeatureConfig) -> Any:
     """One model whose output is the mean of the members' probabilities."""
     import keras
     from keras import layers
@@ -111,13 +115,13 @@ def average_models(members: list, config: FeatureConfig):
     return keras.Model(inputs, outputs, name="emotion_ensemble")
 
 
-def batched_predict(model, config: FeatureConfig) -> Callable[[np.ndarray], np.ndarray]:
+def batched_predict(model: Any, config: FeatureConfig) -> Callable[[np.ndarray], np.ndarray]:
     import tensorflow as tf
 
     spec = tf.TensorSpec(shape=(None, config.window_frames, config.n_features), dtype=tf.float32)
     infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
-    def model_fn(x):
+    def model_fn(x: np.ndarray) -> np.ndarray:
         return np.concatenate([infer(x[i:i + 512]).numpy() for i in range(0, len(x), 512)])
 
     return model_fn
@@ -145,7 +149,8 @@ def _training_data(fs: FeatureSet, y_clip: np.ndarray, labels: list[str],
 def _fit_member(fs: FeatureSet, y_clip: np.ndarray, labels: list[str],
                 val_ids: np.ndarray | None, tc: TrainConfig, config: FeatureConfig,
                 data: _TrainingData, *, seed: int, name: str, progress: bool,
-                progress_callback: Callable[[int, int, dict], None]) -> tuple:
+                progress_callback: Callable[[int, int, dict[str, Any]], None]
+                ) -> tuple[Any, int, list[dict[str, Any]]]:
     """One CNN: (model, best epoch, history rows)."""
     import keras
     import tensorflow as tf
@@ -165,7 +170,7 @@ def _fit_member(fs: FeatureSet, y_clip: np.ndarray, labels: list[str],
           .prefetch(2))
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=emotion_loss)
     model_fn = batched_predict(model, config)
-    history: list[dict] = []
+    history: list[dict[str, Any]] = []
     best_ua, best_epoch, best_weights = -1.0, tc.epochs, None
     bar = tqdm(range(1, tc.epochs + 1), desc=f"training {name}", unit="epoch",
                disable=not progress, file=sys.stderr)

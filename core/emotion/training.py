@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ RAVDESS_TEST_ACTORS = ["21", "22", "23", "24"]
 RAVDESS_VAL_ACTORS = ["17", "18", "19", "20"]
 
 
-def library_versions() -> dict:
+def library_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
@@ -90,10 +91,10 @@ def train_emotion_model(
     val_speakers: Sequence[str] | None = None,
     cache_dir: Path | None = None,
     progress: bool = True,
-    progress_callback: Callable[[int, int, dict], None] | None = None,
+    progress_callback: Callable[[int, int, dict[str, Any]], None] | None = None,
     log: Callable[[str], None] = print,
     overwrite: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Train a model version into `out`; return its metadata (also written to metadata.json)."""
     t0 = time.perf_counter()
     tc = train_config or TrainConfig()
@@ -128,7 +129,7 @@ def train_emotion_model(
                  feature_config, progress=progress, progress_callback=progress_callback)
     model = result.model
     genders = [c.gender for c in clips]
-    metrics = {}
+    metrics: dict[str, Any] = {}
     for name, split_ids, variant in (("test", ids["test"], VARIANT_CLEAN),
                                      ("test_telephone", ids["test"], VARIANT_TELEPHONE),
                                      ("val", ids["val"], VARIANT_CLEAN)):
@@ -169,7 +170,7 @@ def train_emotion_model(
     save_confusion_png(out / CONFUSION_FILE, metrics["test"]["confusion"], labels,
                        f"{out.name}: test speakers {','.join(test_s)} "
                        f"UA={metrics['test']['unweighted_accuracy']:.3f}")
-    meta = {
+    meta: dict[str, Any] = {
         "schema": METADATA_SCHEMA,
         "version": out.name,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

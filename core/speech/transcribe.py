@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def _check_audio(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 # ------------------------------------------------------------------------------ Vosk results
 
 
-def words_from_vosk_result(result: str | dict) -> list[Word]:
+def words_from_vosk_result(result: str | dict[str, Any]) -> list[Word]:
     """Words from one Vosk result in its documented format (recogniser with SetWords(True)):
 
     ``{"result": [{"conf": 1.0, "end": 1.11, "start": 0.87, "word": "what"}, ...],
@@ -98,7 +99,7 @@ def words_from_vosk_result(result: str | dict) -> list[Word]:
     return words
 
 
-def collect_vosk_results(results: Iterable[str | dict]) -> tuple[str, list[Word]]:
+def collect_vosk_results(results: Iterable[str | dict[str, Any]]) -> tuple[str, list[Word]]:
     """Join a stream of Vosk results into text and words, one result at a time."""
     words: list[Word] = []
     texts: list[str] = []
@@ -183,7 +184,7 @@ def split_at_pauses(pcm: np.ndarray, max_seconds: float = MAX_UTTERANCE_S) -> li
 class PocketSphinxEngine(Engine):
     name = "pocketsphinx"
 
-    def __init__(self):
+    def __init__(self) -> None:
         try:
             import pocketsphinx
         except ImportError as exc:  # pragma: no cover - pocketsphinx is a requirement
@@ -234,7 +235,7 @@ def _ps_version() -> str:
 
 # ------------------------------------------------------------------------ choice and caching
 
-_cache: dict[tuple, Engine] = {}
+_cache: dict[tuple[str, ...], Engine] = {}
 _cache_lock = threading.Lock()
 
 
@@ -295,7 +296,8 @@ def _load(chosen: str, language: str, models_dir: str | Path | None) -> Engine:
     info = None
     if chosen == "vosk":
         info = vosk_models.best_model(language, models_dir)
-        key: tuple = ("vosk", str(info.path.resolve()))
+        # best_model() is not None here: "vosk" is only chosen when a model is installed.
+        key: tuple[str, ...] = ("vosk", str(cast(vosk_models.ModelInfo, info).path.resolve()))
     else:
         key = ("pocketsphinx",)
     with _cache_lock:

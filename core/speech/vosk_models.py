@@ -23,8 +23,10 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 LANGUAGES = ("en", "en-IN", "hi")
 DEFAULT_BASE_URL = "https://alphacephei.com/vosk/models"
@@ -73,7 +75,7 @@ class ModelInfo:
         return self.name.lower() in _LANG_ALIASES
 
     @property
-    def rank(self) -> tuple:
+    def rank(self) -> tuple[bool, bool, tuple[int, ...]]:
         # The admin's explicit choice first; then larger models (more accurate), newer versions.
         return (self.explicit, not self.small, self.version)
 
@@ -199,9 +201,12 @@ def _base_url() -> str:
     return os.environ.get("VOSK_MODEL_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
 
 
-def _open(url: str, timeout: float):
+def _open(url: str, timeout: float) -> http.client.HTTPResponse:
     try:
-        return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (http/https only, checked)
+        response: http.client.HTTPResponse = urllib.request.urlopen(  # noqa: S310 (http/https only, checked)
+            url, timeout=timeout
+        )
+        return response
     except urllib.error.HTTPError as exc:
         raise ModelInstallError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
@@ -213,7 +218,7 @@ def _open(url: str, timeout: float):
         ) from exc
 
 
-def published_info(name: str, base_url: str, timeout: float = 30.0) -> dict:
+def published_info(name: str, base_url: str, timeout: float = 30.0) -> dict[str, Any]:
     """The model list's entry for `name` ({} when the list is unavailable or lacks it)."""
     try:
         with _open(f"{base_url}/{MODEL_LIST_NAME}", timeout) as resp:
@@ -260,7 +265,7 @@ def install_model(
     sha256: str | None = None,
     force: bool = False,
     timeout: float = 60.0,
-    progress=None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> Path:
     """Download, check and unpack the official model archive `name`; return its folder.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from core.text.analysis import TextAnalysis
 
 TABLE_FIELDS = ("incident_type", "department", "prank", "abusive", "location")
@@ -18,7 +20,8 @@ def predicted_fields(analysis: TextAnalysis, prank_threshold: float = 0.5) -> di
     }
 
 
-def field_metrics(expected: list[dict], predicted: list[dict]) -> dict[str, dict]:
+def field_metrics(expected: Sequence[Mapping[str, object]],
+                  predicted: Sequence[Mapping[str, object]]) -> dict[str, dict[str, float]]:
     """Per field: accuracy, and precision/recall (binary fields: of the positive class '1';
     incident type and department: macro average over the classes that occur, 'other' for the
     incident type excluded since it means 'nothing found')."""

@@ -17,6 +17,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -128,7 +129,7 @@ def _weight(value: object, where: str, default: float) -> float:
     return float(value)
 
 
-def _require_dict(data: object, where: str, key: str | None = None) -> dict:
+def _require_dict(data: object, where: str, key: str | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
         what = f"'{key}'" if key else "the top level"
         raise LexiconError(f"{where}: {what} must be an object (mapping)")
@@ -253,13 +254,13 @@ class Matcher:
         return hits
 
 
-_cache: dict[tuple, Matcher] = {}
+_cache: dict[tuple[tuple[str, int | None, int | None], ...], Matcher] = {}
 _cache_lock = threading.Lock()
 
 
 def matcher_for(extra_dir: str | Path | None) -> Matcher:
     dirs = [LEXICON_DIR] + ([Path(extra_dir)] if extra_dir else [])
-    stamp = []
+    stamp: list[tuple[str, int | None, int | None]] = []
     for d in dirs:
         if d.is_dir():
             stamp += [(str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(d.iterdir())]

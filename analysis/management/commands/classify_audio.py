@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BATCH_FILES = 64
 
@@ -40,7 +44,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
         results: list[dict] = []
-        pending: list[tuple[int, object, float]] = []  # (result index, windows, seconds)
+        pending: list[tuple[int, np.ndarray, float]] = []  # (result index, windows, seconds)
         failed = 0
 
         def flush():
