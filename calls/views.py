@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.db.models.fields.files import FieldFile
 from django.http import (
@@ -24,7 +27,7 @@ from core.text.analysis import INCIDENT_TYPES
 from . import selectors, services
 from .audio_intake import AudioRejected
 from .forms import CaseIntakeForm, CloseForm, NoteForm, ReassignForm, RecordingForm, form_errors_text
-from .models import CaseStatus, Recording, RecordingSource
+from .models import Case, CaseStatus, Recording, RecordingSource
 from .panels import case_panels_render
 
 
@@ -33,8 +36,27 @@ def _visible_case(request, pk: int):
     return get_object_or_404(selectors.cases_visible_to(request.user), pk=pk)
 
 
-def _refused(request, case, exc: services.CaseActionError) -> HttpResponseRedirect:
+def _refused(request: HttpRequest, case: Case, exc: services.CaseActionError) -> HttpResponseRedirect:
     messages.error(request, str(exc))
+    return redirect(case)
+
+
+def _valid(form: forms.Form) -> dict[str, Any]:
+    """The form's data, or its errors as a refusal the case page shows."""
+    if not form.is_valid():
+        raise services.CaseActionError(form_errors_text(form))
+    return form.cleaned_data
+
+
+def _apply(request: HttpRequest, case: Case, change: Callable[[], str | None]) -> HttpResponse:
+    """Run one change of the case (it returns what to tell the user); a refusal becomes an error
+    message on the case page."""
+    try:
+        done = change()
+    except services.CaseActionError as exc:
+        return _refused(request, case, exc)
+    if done:
+        messages.success(request, done)
     return redirect(case)
 
 
@@ -103,96 +125,79 @@ def case_detail(request, pk: int):
 
 @role_required(Role.OPERATOR)
 @require_POST
-def case_claim(request, pk: int):
+def case_claim(request: HttpRequest, pk: int) -> HttpResponse:
     case = _visible_case(request, pk)
-    try:
+
+    def claim() -> str:
         services.case_claim(case=case, operator=request.user)
-    except services.CaseActionError as exc:
-        return _refused(request, case, exc)
-    messages.success(request, f"You claimed case #{case.pk}.")
-    return redirect(case)
+        return f"You claimed case #{case.pk}."
+
+    return _apply(request, case, claim)
 
 
 @role_required(Role.OPERATOR)
 @require_POST
-def case_release(request, pk: int):
+def case_release(request: HttpRequest, pk: int) -> HttpResponse:
     case = _visible_case(request, pk)
-    try:
+
+    def release() -> str:
         services.case_release(case=case, user=request.user, reason=request.POST.get("reason", ""))
-    except services.CaseActionError as exc:
-        return _refused(request, case, exc)
-    messages.success(request, f"Case #{case.pk} is back in the queue.")
-    return redirect(case)
+        return f"Case #{case.pk} is back in the queue."
+
+    return _apply(request, case, release)
 
 
 @role_required(Role.OPERATOR)
 @require_POST
-def case_close(request, pk: int):
+def case_close(request: HttpRequest, pk: int) -> HttpResponse:
     case = _visible_case(request, pk)
-    form = CloseForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, case, services.CaseActionError(form_errors_text(form)))
-    try:
-        services.case_close(case=case, user=request.user, **form.cleaned_data)
-    except services.CaseActionError as exc:
-        return _refused(request, case, exc)
-    messages.success(request, f"Case #{case.pk} closed.")
-    return redirect(case)
+
+    def close() -> str:
+        services.case_close(case=case, user=request.user, **_valid(CloseForm(request.POST)))
+        return f"Case #{case.pk} closed."
+
+    return _apply(request, case, close)
 
 
 @role_required(Role.SUPERVISOR)
 @require_POST
-def case_reassign(request, pk: int):
+def case_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     case = _visible_case(request, pk)
-    form = ReassignForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, case, services.CaseActionError(form_errors_text(form)))
-    try:
-        services.case_reassign(
-            case=case,
-            supervisor=request.user,
-            operator=form.cleaned_data["operator"],
-            reason=form.cleaned_data["reason"],
-        )
-    except services.CaseActionError as exc:
-        return _refused(request, case, exc)
-    messages.success(request, f"Case #{case.pk} reassigned to {form.cleaned_data['operator']}.")
-    return redirect(case)
+
+    def reassign() -> str:
+        data = _valid(ReassignForm(request.POST))
+        services.case_reassign(case=case, supervisor=request.user, operator=data["operator"], reason=data["reason"])
+        return f"Case #{case.pk} reassigned to {data['operator']}."
+
+    return _apply(request, case, reassign)
 
 
 @role_required(Role.OPERATOR)
 @require_POST
-def note_add(request, pk: int):
+def note_add(request: HttpRequest, pk: int) -> HttpResponse:
     case = _visible_case(request, pk)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, case, services.CaseActionError(form_errors_text(form)))
-    try:
-        services.note_add(case=case, author=request.user, text=form.cleaned_data["text"])
-    except services.CaseActionError as exc:
-        return _refused(request, case, exc)
-    return redirect(case)
+
+    def add() -> None:
+        services.note_add(case=case, author=request.user, text=_valid(NoteForm(request.POST))["text"])
+
+    return _apply(request, case, add)
 
 
 @role_required(Role.OPERATOR)
 @require_POST
-def recording_add(request, pk: int):
+def recording_add(request: HttpRequest, pk: int) -> HttpResponse:
     case = _visible_case(request, pk)
-    form = RecordingForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _refused(request, case, services.CaseActionError(form_errors_text(form)))
     source = RecordingSource.BROWSER if request.POST.get("recorded_in_browser") else RecordingSource.UPLOAD
-    try:
-        services.recording_attach(
-            case=case, upload=form.cleaned_data["audio"], uploaded_by=request.user, source=source
-        )
-    except AudioRejected as exc:
-        messages.error(request, f"The audio was rejected: {exc}")
-        return redirect(case)
-    except services.CaseActionError as exc:
-        return _refused(request, case, exc)
-    messages.success(request, "Audio attached; analysis has started.")
-    return redirect(case)
+
+    def attach() -> str:
+        audio = _valid(RecordingForm(request.POST, request.FILES))["audio"]
+        try:
+            services.recording_attach(case=case, upload=audio, uploaded_by=request.user, source=source)
+        except AudioRejected as exc:
+            raise services.CaseActionError(f"The audio was rejected: {exc}") from exc
+        return "Audio attached; analysis has started."
+
+    return _apply(request, case, attach)
 
 
 @role_required(Role.OPERATOR)
