@@ -37,6 +37,7 @@ class AnalysisStep(models.Model):
     result = models.JSONField(default=dict, blank=True)
     model_version = models.CharField(max_length=128, blank=True)
     seconds = models.FloatField(null=True, blank=True)
+    progress = models.FloatField(null=True, blank=True, help_text="0..1 while a long step runs.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

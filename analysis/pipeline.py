@@ -87,14 +87,21 @@ def mark_job_failed(job: str, recording_id: int, error: str) -> None:
 
 
 def warm_up() -> None:
-    """Load the emotion model (after any fork) and compile the kernels, before the first call waits."""
-    from core.emotion.classifier import ModelError, load_classifier
+    """Load the models (after any fork) and compile the kernels, before the first call waits."""
+    from core.emotion.classifier import load_classifier
+    from core.emotion.model_version import ModelError
+    from core.speech.errors import TranscriptionError, TranscriptionUnavailable
+    from core.speech.transcribe import get_engine
 
     compile_kernels()
     try:
         load_classifier(emotion_model_active().path).classify(np.zeros(16_000, dtype=np.float32) + 1e-3)
     except ModelError:
         logger.exception("Emotion model could not be loaded; calls will be scored without it")
+    try:
+        get_engine("en", models_dir=settings.SPEECH_MODELS_DIR)
+    except (TranscriptionError, TranscriptionUnavailable):
+        logger.exception("No English transcriber could be loaded; words will be unknown (treated as urgent)")
 
 
 # -- the work of each step ----------------------------------------------------------------------
@@ -107,20 +114,41 @@ def _classify(recording: Recording) -> tuple[EmotionPrediction, str]:
     model = emotion_model_active()
     samples = _samples(recording)
     prediction = load_classifier(model.path).classify(samples)
-    gender = estimate_gender(samples, model_dir=model.path)
-    return dataclasses.replace(prediction, gender=gender), prediction.model_version
+    if prediction.gender is None:  # the CNN versions' hint is a model of its own
+        prediction = dataclasses.replace(prediction, gender=estimate_gender(samples, model_dir=model.path))
+    return prediction, prediction.model_version
 
 
 def _transcribe(recording: Recording) -> tuple[Transcript, str]:
-    from core.speech.transcribe import TranscriptionUnavailable, transcribe
+    from core.speech.errors import TranscriptionUnavailable
+    from core.speech.transcribe import transcribe_file
 
     try:
-        transcript = transcribe(
-            _samples(recording), language=recording.case.language, models_dir=settings.SPEECH_MODELS_DIR
+        transcript = transcribe_file(
+            recording.normalised.path, language=recording.case.language, models_dir=settings.SPEECH_MODELS_DIR,
+            progress=_progress_reporter(recording, StepName.TRANSCRIPTION),
         )
     except TranscriptionUnavailable as exc:
         raise StepUnavailable(str(exc)) from exc
     return transcript, f"{transcript.engine}:{transcript.model}"
+
+
+PROGRESS_EVERY_S = 2.0  # at most one progress notice per step in this many seconds
+
+
+def _progress_reporter(recording: Recording, name: str) -> Callable[[float], None]:
+    """Store a long step's progress and tell the case page, now and then."""
+    last = [0.0]
+
+    def report(fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_S and fraction < 1.0:
+            return
+        last[0] = now
+        AnalysisStep.objects.filter(recording=recording, name=name).update(progress=round(fraction, 3))
+        broadcast.case_changed(recording.case_id, "analysis", step=name, progress=round(fraction, 3))
+
+    return report
 
 
 def _analyse_words(transcript: Transcript) -> TextAnalysis:

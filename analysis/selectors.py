@@ -12,7 +12,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from calls.models import Case, Outcome, Recording
-from core.emotion.classifier import ModelError, read_metadata
+from core.emotion import SHIPPED_MODELS_DIR
+from core.emotion.model_version import ModelError, read_metadata
 from core.emotion.prediction import EmotionPrediction
 from core.speech.transcript import Transcript
 from core.text.analysis import TextAnalysis
@@ -31,6 +32,21 @@ class EmotionModelChoice:
 def emotion_model_active() -> EmotionModelChoice:
     """The one place the pipeline asks which emotion model to use (asked per task, never cached here)."""
     return EmotionModelChoice(path=Path(settings.EMOTION_MODEL_DIR))
+
+
+def emotion_model_reliability(version: str) -> dict[str, float] | None:
+    """The measured reliability of the model version that made a prediction (None if unknown,
+    which the triage trusts as little as a model at chance)."""
+    active = emotion_model_active().path
+    for folder in (active, SHIPPED_MODELS_DIR / version):
+        try:
+            meta = read_metadata(folder)
+        except ModelError:
+            continue
+        if meta["version"] == version:
+            reliability = meta.get("reliability")
+            return dict(reliability) if isinstance(reliability, dict) else None
+    return None
 
 
 def emotion_model_labels(choice: EmotionModelChoice) -> list[str]:

@@ -14,13 +14,20 @@ from calls import broadcast
 from calls.exceptions import CaseActionError, NotAllowed
 from calls.models import AnalysisState, Case, EventKind
 from calls.services import case_event_record, case_lock
+from core.triage.acoustic import acoustic_trust
 from core.triage.config import SCORE_MAX, SCORE_MIN, TriageConfig
 from core.triage.evidence import TriageEvidence, WordEvidence
-from core.triage.policy import TriageResult, triage
+from core.triage.policy import PRANK_SUSPECTED, TriageResult, triage
 
 from . import signals
 from .models import AnalysisStep, StepName, StepState, TriageScore, TriageSettings
-from .selectors import CaseAnalysis, case_analysis_get, confirmed_prank_count, triage_config_active
+from .selectors import (
+    CaseAnalysis,
+    case_analysis_get,
+    confirmed_prank_count,
+    emotion_model_reliability,
+    triage_config_active,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +38,8 @@ def case_evidence(case: Case, config: TriageConfig, analysis: CaseAnalysis) -> T
     words = analysis.words
     return TriageEvidence(
         emotion_probabilities=emotion.probabilities if emotion is not None else None,
+        acoustic_trust=acoustic_trust(emotion_model_reliability(emotion.model_version)) if emotion else 0.0,
+        voice_unfamiliar=bool(emotion and emotion.unfamiliar),
         emotion_failed=analysis.state(StepName.EMOTION) == StepState.FAILED,
         words=WordEvidence.from_text_analysis(words) if words is not None else None,
         transcription_failed=analysis.state(StepName.TRANSCRIPTION) in (StepState.FAILED, StepState.UNAVAILABLE),
@@ -65,7 +74,7 @@ def _apply_score(case: Case, analysis: CaseAnalysis, config: TriageConfig) -> Tr
         wait_rate=config.wait_rate,
     )
     prank = next((c for c in result.components if c.name == "prank"), None)
-    case.suspected_prank = bool(prank and prank.value >= 0.5)
+    case.suspected_prank = bool(prank and prank.value >= PRANK_SUSPECTED)
     case.incident_type = analysis.words.incident_type if analysis.words is not None else ""
     case.analysis_state, case.analysis_error = _analysis_state(analysis.steps)
     return result

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from core import audio, augment  # noqa: E402
-from core.emotion import SHIPPED_EMOTION_MODEL  # noqa: E402
+from core.emotion import SHIPPED_CNN_MODEL  # noqa: E402
 from core.emotion.datasets import (  # noqa: E402
     Clip,
     balanced_folds,
@@ -53,7 +53,7 @@ from core.emotion.metrics import clip_probabilities, evaluate, format_report  # 
 from core.emotion.network import fit  # noqa: E402
 from core.emotion.train_config import TrainConfig  # noqa: E402
 
-DEFAULT_MODEL = ROOT / "ml_models" / SHIPPED_EMOTION_MODEL
+DEFAULT_MODEL = ROOT / "ml_models" / SHIPPED_CNN_MODEL
 RESULTS = ROOT / "benchmarks" / "results" / "emotion_cv.json"
 
 

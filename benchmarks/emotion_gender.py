@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from core import audio  # noqa: E402
-from core.emotion import SHIPPED_EMOTION_MODEL, gender  # noqa: E402
+from core.emotion import SHIPPED_CNN_MODEL, gender  # noqa: E402
 from core.emotion.datasets import default_ravdess_dir, read_dataset  # noqa: E402
 
 TRAIN = {f"{a:02d}" for a in range(1, 17)}
@@ -32,7 +32,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default=str(default_ravdess_dir()))
     ap.add_argument("--per-actor", type=int, default=20)
-    ap.add_argument("--model-dir", default=str(ROOT / "ml_models" / SHIPPED_EMOTION_MODEL))
+    ap.add_argument("--model-dir", default=str(ROOT / "ml_models" / SHIPPED_CNN_MODEL))
     ap.add_argument("--learned-only", action="store_true")
     args = ap.parse_args()
     clips = read_dataset(args.dataset)

@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.emotion import SHIPPED_EMOTION_MODEL  # noqa: E402
+from core.emotion import SHIPPED_CNN_MODEL  # noqa: E402
 
 DISTRESS = {"angry", "fearful", "sad"}
 NOT_DISTRESS = {"happy", "calm", "neutral"}
@@ -34,7 +34,7 @@ def main() -> None:
     from core.triage.policy import triage
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", default=str(REPO / "ml_models" / SHIPPED_EMOTION_MODEL))
+    parser.add_argument("--model", default=str(REPO / "ml_models" / SHIPPED_CNN_MODEL))
     parser.add_argument("--dataset", default=os.environ.get("RAVDESS_DIR", str(REPO.parent / "shared/data/ravdess")))
     args = parser.parse_args()
     meta = json.loads((Path(args.model) / "metadata.json").read_text())

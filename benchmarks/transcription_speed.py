@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/transcription_speed.py [--ravdess DIR] [--minutes 10]
         [--models-dir DIR] [--language en]
 
-For each engine (PocketSphinx, and Vosk when a model is installed for the language) a fresh
+For each engine (Whisper, PocketSphinx, and Vosk when a model is installed for the language) a fresh
 child process pinned to one CPU core loads the engine, transcribes 30 s of real speech (RAVDESS
 clips joined with low noise) and then a long call of --minutes minutes built the same way,
 while a thread samples the process's RSS every 50 ms. Reported: model load time and the memory
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WHISPER_THREADS"):
     os.environ.setdefault(var, "1")
 
 import argparse  # noqa: E402

@@ -1,15 +1,17 @@
-"""Word error rate of offline transcription on real recorded speech, per emotion.
+"""Word error rate of the offline engines side by side, on real recorded speech, per emotion.
 
-    .venv/bin/python benchmarks/transcription_wer.py [--ravdess DIR] [--per-emotion 30]
-        [--engine pocketsphinx|vosk] [--language en] [--models-dir DIR]
+    .venv/bin/python benchmarks/transcription_wer.py [--ravdess DIR] [--per-emotion 15]
+        [--configs whisper-b5,whisper-b1,whisper-b5-vad,pocketsphinx]
 
 RAVDESS actors say one of two known sentences ("Kids are talking by the door", "Dogs are
 sitting by the door") in eight emotions and two intensities, so the WER per emotion shows how
-transcription holds up when callers shout or cry. Each clip is transcribed twice: as recorded
-(16 kHz) and after the telephone channel (8 kHz, 300-3400 Hz, G.711 mu-law round trip,
-core.augment.telephone). A stratified subset (the same number of clips per emotion, spread
-over actors, both sentences and intensities, fixed seed) keeps the run short; --per-emotion 0
-uses every clip. Writes benchmarks/results/transcription_wer.json.
+transcription holds up when callers shout or cry. Each clip is transcribed as recorded (16 kHz)
+and after the telephone channel (8 kHz, 300-3400 Hz, G.711 mu-law round trip,
+core.augment.telephone); the synthetic spoken samples in ../shared/data/speech-samples are
+transcribed too. Every engine configuration runs in a process of its own, so its real-time
+factor and peak memory are its own. A stratified subset (the same number of clips per emotion,
+spread over actors, both sentences and intensities, fixed seed) keeps the run short;
+--per-emotion 0 uses every clip. Writes benchmarks/results/transcription_wer.json.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ import numpy as np  # noqa: E402
 
 from core.audio import load  # noqa: E402
 from core.augment import telephone  # noqa: E402
-from core.speech import transcribe as T  # noqa: E402
 
 SENTENCES = {"1": "kids are talking by the door", "2": "dogs are sitting by the door"}
 
@@ -78,70 +79,103 @@ def wer(refs: list[str], hyps: list[str]) -> float:
     return round(jiwer.wer(refs, [h or "<empty>" for h in hyps]), 4)
 
 
+CONFIGS = {  # engine, beam size, VAD filter, temperature fallback
+    "whisper-b5": ("whisper", 5, False, False),
+    "whisper-b1": ("whisper", 1, False, False),
+    "whisper-b5-vad": ("whisper", 5, True, False),
+    "whisper-b5-fallback": ("whisper", 5, False, True),
+    "pocketsphinx": ("pocketsphinx", 0, False, False),
+}
+SAMPLES = {"en_ambulance.wav": "we need an ambulance as soon as possible",
+           "en_fire.wav": "this place is on fire please send help"}
+
+
+def _engine(name: str):
+    engine, beam, vad, fallback = CONFIGS[name]
+    if engine == "whisper":
+        from core.speech.whisper import DecodeSettings, WhisperEngine
+
+        settings = DecodeSettings(beam_size=beam, vad_filter=vad, temperature_fallback=fallback)
+        return WhisperEngine(settings=settings, threads=1)
+    from core.speech.engines import PocketSphinxEngine
+
+    return PocketSphinxEngine()
+
+
+def run_config(name: str, root: Path, rows: list[dict], samples_dir: Path) -> dict:
+    """One engine configuration over every clip (in a process of its own)."""
+    from benchmarks._measure import PeakRss
+
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        engine = _engine(name)
+        load_s = time.perf_counter() - started
+        refs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        hyps: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        audio_s = {"clean": 0.0, "telephone": 0.0}
+        proc_s = {"clean": 0.0, "telephone": 0.0}
+        for r in rows:
+            clean = load(root / r["path"])
+            ref = SENTENCES[r["statement"]]
+            for channel, samples in (("clean", clean), ("telephone", telephone(clean))):
+                t0 = time.perf_counter()
+                text, _words = engine.run(samples)
+                proc_s[channel] += time.perf_counter() - t0
+                audio_s[channel] += len(samples) / 16000
+                for key in (r["emotion"], f"intensity:{r['intensity']}", "all"):
+                    refs[channel][key].append(ref)
+                    hyps[channel][key].append(normalise(text))
+        synthetic = {}
+        for file in SAMPLES:
+            if (samples_dir / file).exists():
+                synthetic[file] = normalise(engine.run(load(samples_dir / file))[0])
+    keys = sorted(k for k in refs["clean"] if k != "all") + ["all"]
+    return {
+        "config": name, "model": engine.model, "load_seconds": round(load_s, 2),
+        "peak_rss_mb": round(rss.peak / 2**20, 1),
+        "real_time_factor": {c: round(proc_s[c] / audio_s[c], 4) for c in proc_s},
+        "by_group": {k: {"clips": len(refs["clean"][k]), "wer_clean": wer(refs["clean"][k], hyps["clean"][k]),
+                         "wer_telephone": wer(refs["telephone"][k], hyps["telephone"][k])} for k in keys},
+        "synthetic": {f: {"reference": SAMPLES[f], "hypothesis": h, "wer": wer([SAMPLES[f]], [h])}
+                      for f, h in synthetic.items()},
+    }
+
+
 def main() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ravdess", default=str(default_ravdess()))
-    ap.add_argument("--per-emotion", type=int, default=30)
-    ap.add_argument("--engine", default=None, choices=T.ENGINES)
-    ap.add_argument("--language", default="en")
-    ap.add_argument("--models-dir", default=None)
+    ap.add_argument("--per-emotion", type=int, default=15)
+    ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "transcription_wer.json"))
     args = ap.parse_args()
     root = Path(args.ravdess)
+    samples_dir = root.parent / "speech-samples"
     with open(root / "metadata.csv", newline="") as fh:
         rows = stratified(list(csv.DictReader(fh)), args.per_emotion)
-    engine = T.get_engine(args.language, models_dir=args.models_dir, engine=args.engine)
-    print(f"{len(rows)} clips, engine {engine.name} ({engine.model}), language {args.language}")
-    refs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    hyps: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    audio_s = {"clean": 0.0, "telephone": 0.0}
-    proc_s = {"clean": 0.0, "telephone": 0.0}
-    examples = []
-    started = time.perf_counter()
-    for i, r in enumerate(rows, 1):
-        clean = load(root / r["path"])
-        ref = SENTENCES[r["statement"]]
-        for channel, samples in (("clean", clean), ("telephone", telephone(clean))):
-            t = T.transcribe(samples, language=args.language, models_dir=args.models_dir,
-                             engine=args.engine)
-            audio_s[channel] += t.audio_seconds
-            proc_s[channel] += t.seconds
-            hyp = normalise(t.text)
-            for key in (r["emotion"], f"intensity:{r['intensity']}", "all"):
-                refs[channel][key].append(ref)
-                hyps[channel][key].append(hyp)
-            if len(examples) < 16 and i % 15 == 0:
-                examples.append({"file": r["path"], "emotion": r["emotion"], "channel": channel,
-                                 "reference": ref, "hypothesis": hyp})
-        if i % 40 == 0:
-            print(f"  {i}/{len(rows)} clips, {time.perf_counter() - started:.0f} s", flush=True)
-    keys = sorted(k for k in refs["clean"] if k != "all" and not k.startswith("intensity:"))
-    keys += sorted(k for k in refs["clean"] if k.startswith("intensity:")) + ["all"]
-    table = {
-        k: {
-            "clips": len(refs["clean"][k]),
-            "wer_clean": wer(refs["clean"][k], hyps["clean"][k]),
-            "wer_telephone": wer(refs["telephone"][k], hyps["telephone"][k]),
-            "exact_sentence_clean": round(float(np.mean(
-                [a == b for a, b in zip(refs["clean"][k], hyps["clean"][k], strict=True)])), 4),
-        }
-        for k in keys
-    }
-    print(f"\n{'group':<22}{'clips':>6}{'WER clean':>11}{'WER phone':>11}{'exact clean':>13}")
-    for k, v in table.items():
-        print(f"{k:<22}{v['clips']:>6}{v['wer_clean']:>11.3f}{v['wer_telephone']:>11.3f}"
-              f"{v['exact_sentence_clean']:>13.2f}")
-    rtf = {c: round(proc_s[c] / audio_s[c], 4) for c in proc_s}
-    print(f"\nreal-time factor over the run: clean {rtf['clean']:.3f}, telephone "
-          f"{rtf['telephone']:.3f}; total {time.perf_counter() - started:.0f} s")
+    names = [n for n in args.configs.split(",") if n]
+    print(f"{len(rows)} RAVDESS clips x (clean, telephone), engines: {', '.join(names)}")
+    results = []
+    for name in names:  # one fresh process each: its own load time, real-time factor and memory
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results.append(pool.submit(run_config, name, root, rows, samples_dir).result())
+        r = results[-1]
+        print(f"{name:<16} WER clean {r['by_group']['all']['wer_clean']:.3f}  telephone "
+              f"{r['by_group']['all']['wer_telephone']:.3f}  RTF {r['real_time_factor']['clean']:.3f}/"
+              f"{r['real_time_factor']['telephone']:.3f}  peak {r['peak_rss_mb']:.0f} MB  synthetic "
+              + ", ".join(f"{v['wer']:.2f}" for v in r["synthetic"].values()), flush=True)
+    groups = list(results[0]["by_group"])
+    print(f"\n{'group':<22}" + "".join(f"{n[:14]:>16}" for n in names) + "   (WER clean / telephone)")
+    for g in groups:
+        print(f"{g:<22}" + "".join(f"{r['by_group'][g]['wer_clean']:>8.3f}/{r['by_group'][g]['wer_telephone']:<7.3f}"
+                                   for r in results))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "engine": engine.name, "model": engine.model, "language": args.language,
-        "clips": len(rows), "per_emotion": args.per_emotion, "subset": args.per_emotion > 0,
-        "telephone": "core.augment.telephone: 8 kHz, 300-3400 Hz, G.711 mu-law",
-        "by_group": table, "real_time_factor": rtf, "examples": examples,
-    }, indent=1))
+    out.write_text(json.dumps({"clips": len(rows), "per_emotion": args.per_emotion, "threads": 1,
+                               "telephone": "core.augment.telephone: 8 kHz, 300-3400 Hz, G.711 mu-law",
+                               "results": results}, indent=1))
     print(f"wrote {out}")
 
 

@@ -112,7 +112,8 @@ def test_a_call_goes_from_upload_to_a_scored_queue_entry(worker, case_factory, u
     assert {n: s.state for n, s in steps.items()} == {n: StepState.DONE for n in StepName.values}
     probabilities = steps[StepName.EMOTION].result["probabilities"]
     assert abs(sum(probabilities.values()) - 1) < 1e-4
-    assert steps[StepName.TRANSCRIPTION].result["engine"] == "pocketsphinx"
+    assert steps[StepName.TRANSCRIPTION].result["engine"] == "whisper"
+    assert "door" in steps[StepName.TRANSCRIPTION].result["text"].lower()
     final = TriageScore.objects.filter(case=case).first()
     assert not final.provisional
     assert any(r.startswith("sounds ") for r in case.priority_reasons)

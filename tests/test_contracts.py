@@ -73,6 +73,20 @@ def test_contracts_refuse_a_stored_result_with_a_missing_key():
     del data["findings"][0]["start"]
     with pytest.raises(KeyError):
         TextAnalysis.from_dict(data)
+    data = analyse(_spoken()).to_dict()
+    del data["severity"]
+    with pytest.raises(KeyError, match="severity"):
+        TextAnalysis.from_dict(data)
+
+
+def test_a_result_stored_before_a_field_was_added_still_reads():
+    stored = analyse(_spoken()).to_dict()
+    for key in ("word_confidence", "unsure"):
+        del stored[key]
+    assert TextAnalysis.from_dict(stored).unsure is False
+    transcript = _spoken().to_dict()
+    del transcript["model_checksum"], transcript["fallback"]
+    assert Transcript.from_dict(transcript).fallback == ""
 
 
 @pytest.mark.django_db

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
-# The emotion model version shipped in ml_models/ (the default until an admin promotes another).
-SHIPPED_EMOTION_MODEL = "emotion-ravdess-v2"
+# The emotion model versions shipped in ml_models/: the default (until an admin promotes another)
+# is the head on Whisper-encoder features; the CNN it replaced stays as a version to compare with.
+SHIPPED_EMOTION_MODEL = "emotion-whisper-v1"
+SHIPPED_CNN_MODEL = "emotion-ravdess-v2"
 SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[2] / "ml_models"

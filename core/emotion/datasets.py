@@ -128,6 +128,39 @@ def read_dataset(root: str | Path, *, scheme: str | None = None) -> list[Clip]:
     return clips
 
 
+def read_manifest(manifest: str | Path, *, label_column: str = "label", scheme: str = "manifest") -> list[Clip]:
+    """Clips listed in a CSV manifest (columns path, label, speaker, gender; paths relative to the
+    manifest's folder), sorted by path. Raises DatasetError for a missing column or file."""
+    import csv
+
+    manifest = Path(manifest)
+    if not manifest.is_file():
+        raise DatasetError(f"Manifest not found: {manifest}")
+    with manifest.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    wanted = {"path", label_column, "speaker", "gender"}
+    if not rows or not wanted <= set(rows[0]):
+        raise DatasetError(f"{manifest}: needs the columns {', '.join(sorted(wanted))}")
+    clips = []
+    for row in rows:
+        path = manifest.parent / row["path"]
+        if not path.is_file():
+            raise DatasetError(f"{manifest}: {row['path']} does not exist")
+        gender = row["gender"].strip().lower()
+        clips.append(Clip(path=path, label=row[label_column].strip().lower(), speaker=row["speaker"].strip(),
+                          gender=gender if gender in ("female", "male") else "unknown", scheme=scheme))
+    return sorted(clips, key=lambda c: str(c.path))
+
+
+def default_emodb_dir() -> Path | None:
+    """EMODB_DIR from the environment, else ../shared/data/emodb next to the repository."""
+    env = os.environ.get("EMODB_DIR")
+    if env:
+        return Path(env)
+    candidate = Path(__file__).resolve().parents[3] / "shared" / "data" / "emodb"
+    return candidate if candidate.is_dir() else None
+
+
 def labels_of(clips: Sequence[Clip]) -> list[str]:
     """Label list in the scheme's canonical order (only labels present in the clips)."""
     present = {c.label for c in clips}

@@ -177,6 +177,18 @@ def to_windows(frames: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> np
     return np.stack([frames[s : s + size] for s in starts]).astype(np.float32)
 
 
+def inference_windows(samples: np.ndarray, sample_rate: int, config: FeatureConfig) -> np.ndarray:
+    """The inference path's features: resample if needed, then the shared feature pipeline."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if sample_rate != config.sample_rate:
+        if samples.ndim != 1 or samples.size == 0:
+            raise FeatureError("Expected non-empty mono samples.")
+        import soxr
+
+        samples = soxr.resample(samples, sample_rate, config.sample_rate).astype(np.float32)
+    return to_windows(frame_features(prepare(samples, config), config), config)
+
+
 def clip_windows(samples: np.ndarray, config: FeatureConfig = DEFAULT_CONFIG) -> np.ndarray:
     """The whole pipeline for one clip: prepare -> frame_features -> to_windows."""
     return to_windows(frame_features(prepare(samples, config), config), config)

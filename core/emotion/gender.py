@@ -127,7 +127,8 @@ _LEARNED: dict[Path, tuple[GenderModel, FeatureConfig] | None] = {}
 
 
 def _learned(model_dir: str | Path) -> tuple[GenderModel, FeatureConfig] | None:
-    """(GenderModel, FeatureConfig) of a model version, or None when it has no gender.json."""
+    """(GenderModel, FeatureConfig) of a CNN model version, or None when it has no gender.json (an
+    encoder version's classifier gives its own estimate with every prediction)."""
     import json
     from pathlib import Path
 
@@ -138,11 +139,13 @@ def _learned(model_dir: str | Path) -> tuple[GenderModel, FeatureConfig] | None:
         path = key / GENDER_FILE
         entry = None
         if path.is_file():
-            from core.emotion.classifier import read_metadata
+            from core.emotion.model_version import read_metadata
 
-            config = FeatureConfig.from_dict(read_metadata(key)["feature_config"])
-            data = json.loads(path.read_text(encoding="utf-8"))
-            entry = (GenderModel.from_dict(data, config.n_features), config)
+            meta = read_metadata(key)
+            if meta["model_kind"] == "cnn1d":
+                config = FeatureConfig.from_dict(meta["feature_config"])
+                data = json.loads(path.read_text(encoding="utf-8"))
+                entry = (GenderModel.from_dict(data, config.n_features), config)
         _LEARNED[key] = entry
     return _LEARNED[key]
 
@@ -159,8 +162,7 @@ def estimate_gender(samples: np.ndarray, sample_rate: int = TARGET_SAMPLE_RATE,
         f0, seconds = median_f0(samples, sample_rate)
         return estimate_from_f0(f0, seconds)
     from core.audio import is_silent
-    from core.emotion.classifier import inference_windows
-    from core.emotion.features import FeatureError
+    from core.emotion.features import FeatureError, inference_windows
 
     model, config = learned
     x = np.asarray(samples, dtype=np.float32)

@@ -7,8 +7,10 @@ step (``to_dict`` / ``from_dict``) and what the triage reads (its ``probabilitie
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from core.contracts import ADDED_LATER, field_values
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class GenderEstimate:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GenderEstimate:
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**field_values(cls, data))
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,19 @@ class EmotionPrediction:
     model_version: str
     seconds: float  # processing time
     gender: GenderEstimate | None = None
+    # The recording looks unlike the model's training data (an embedding far from the training
+    # clips', or probabilities nearly flat): the triage then discounts the voice.
+    unfamiliar: bool = field(default=False, metadata=ADDED_LATER)
+    # about 1 for a typical training clip, where the model can tell
+    unfamiliarity: float | None = field(default=None, metadata=ADDED_LATER)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EmotionPrediction:
-        values = {f.name: data[f.name] for f in fields(cls)}
+        values = field_values(cls, data)
         values["probabilities"] = {str(k): float(v) for k, v in data["probabilities"].items()}
-        values["gender"] = GenderEstimate.from_dict(data["gender"]) if data["gender"] is not None else None
+        gender = values.get("gender")
+        values["gender"] = GenderEstimate.from_dict(gender) if gender is not None else None
         return cls(**values)

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from core.emotion.classifier import CONFUSION_FILE, METADATA_FILE, METADATA_SCHEMA, MODEL_FILE, sha256_file
 from core.emotion.datasets import (
     Clip,
     balanced_folds,
@@ -44,6 +43,7 @@ from core.emotion.features import DEFAULT_CONFIG, FeatureConfig
 from core.emotion.gender import GENDER_FILE
 from core.emotion.gender_training import fit_gender_model, gender_estimate_report, gender_model_report
 from core.emotion.metrics import clip_probabilities, evaluate, format_report, save_confusion_png
+from core.emotion.model_version import CONFUSION_FILE, METADATA_FILE, METADATA_SCHEMA, MODEL_FILE, sha256_file
 from core.emotion.network import fit
 from core.emotion.train_config import TrainConfig
 

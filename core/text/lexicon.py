@@ -6,7 +6,8 @@ to the built-in ones. A malformed file raises ``LexiconError`` naming the file a
 
 Phrases are matched fuzzily (rapidfuzz Levenshtein distance on whole words, the allowed number
 of edits growing with the phrase's length), so recognition errors such as "bachaao" for
-"bachao" or "can not" for "cannot" still match; short words must match exactly.
+"bachao" or "can not" for "cannot" still match; short words must match exactly, and a fuzzy
+match must begin with the phrase's first letter ("talking" is not "stalking").
 Plain Python, no Django.
 """
 
@@ -243,6 +244,8 @@ class Matcher:
                 rows, cols = np.nonzero(dist <= allowed[:, None])
                 for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
                     a, b = spans[c]
+                    if dist[r, c] and windows[c][0] != phrases[r][0]:
+                        continue  # an edit at the very start makes another word ("talking" ~ "stalking")
                     candidates.setdefault(r, []).append((int(dist[r, c]), abs(size - n), a, b))
             # each phrase: its best occurrences that do not overlap one another
             for r, found in candidates.items():

@@ -1,6 +1,10 @@
-"""How the voice counts in triage: model probabilities read through the admin's label mapping.
+"""How the voice counts in triage: model probabilities read through the admin's label mapping,
+weighted by how far the model can be trusted.
 
 Probability mass on a label the mapping does not know counts as unknown distress (urgent).
+The voice's distress is pulled towards a typical genuine call's by the model's *trust*
+(:func:`acoustic_trust`, from the model version's measured reliability) and, further, when the
+recording looks unlike the model's training data; its prank cue shrinks the same way.
 Plain Python, no Django.
 """
 
@@ -8,15 +12,35 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from core.triage.config import TriageConfig, clamp, is_number
+from core.triage.config import TYPICAL_GENUINE_DISTRESS, TriageConfig, clamp, is_number
 from core.triage.evidence import TriageEvidence
+
+#: A model whose distress ROC AUC is at least this on held-out speakers *and* on an unseen
+#: corpus is trusted fully; one at chance (0.5) not at all.
+FULL_TRUST_AUC = 0.9
+#: The voice of a recording unlike the training data counts this much of the model's trust.
+UNFAMILIAR_VOICE_TRUST = 0.25
+UNFAMILIAR_REASON = "voice unlike the training data: acoustic evidence discounted"
+
+
+def acoustic_trust(reliability: Mapping[str, float] | None) -> float:
+    """0..1 from a model version's measured distress ROC AUCs (held out, cross-corpus): the weaker
+    one counts. A version without both figures is trusted as little as one at chance."""
+    if not reliability:
+        return 0.0
+    aucs = [reliability.get("distress_auc_heldout"), reliability.get("distress_auc_cross_corpus")]
+    if any(a is None or not is_number(a) or not math.isfinite(a) for a in aucs):
+        return 0.0
+    weakest = min(float(a) for a in aucs if a is not None)
+    return clamp((weakest - 0.5) / (FULL_TRUST_AUC - 0.5), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
 class AcousticReading:
-    """The voice as the triage reads it: distress and prank cue through the label mapping."""
+    """The voice as the triage reads it: distress and prank cue through the label mapping, each
+    already weighted by ``trust``."""
 
     known: bool
     distress: float
@@ -26,6 +50,8 @@ class AcousticReading:
     top_prank_label: str | None
     top_prank_probability: float
     unmapped: list[str]
+    trust: float = 1.0
+    unfamiliar: bool = False
 
 
 def _clean_probabilities(probs: Mapping[str, float] | None) -> dict[str, float] | None:
@@ -43,6 +69,18 @@ def _clean_probabilities(probs: Mapping[str, float] | None) -> dict[str, float] 
 
 
 def read_voice(evidence: TriageEvidence, config: TriageConfig) -> AcousticReading:
+    """The voice, weighted by trust: distress moves from a typical genuine call's towards what the
+    model heard only as far as the model is trusted."""
+    reading = _read_probabilities(evidence, config)
+    if not reading.known:
+        return reading
+    trust = clamp(evidence.acoustic_trust, 0.0, 1.0) * (UNFAMILIAR_VOICE_TRUST if evidence.voice_unfamiliar else 1.0)
+    distress = TYPICAL_GENUINE_DISTRESS + trust * (reading.distress - TYPICAL_GENUINE_DISTRESS)
+    return replace(reading, distress=distress, prank_cue=trust * reading.prank_cue, trust=trust,
+                   unfamiliar=evidence.voice_unfamiliar)
+
+
+def _read_probabilities(evidence: TriageEvidence, config: TriageConfig) -> AcousticReading:
     weights = config.weights
     probs = None if evidence.emotion_failed else _clean_probabilities(evidence.emotion_probabilities)
     if probs is None:

@@ -56,12 +56,20 @@ class WordEvidence:
     prank_cues: list[Cue] = field(default_factory=list)
     abusive: bool = False
     no_speech: bool = False  # no words were recognised: a silent caller may be unable to talk
+    # The engine was unsure of the words: they may raise the priority, never lower it.
+    unsure: bool = False
+    word_confidence: float = 1.0
 
     @classmethod
     def from_text_analysis(cls, analysis: TextAnalysis) -> WordEvidence:
-        """The triage's view of a text analysis; no words means severity unknown."""
+        """The triage's view of a text analysis; no words means severity unknown, and words the
+        engine was unsure of keep only what could raise the priority."""
         if not analysis.known:
             return cls(no_speech=True)
+        if analysis.unsure:
+            return cls(severity=analysis.severity, incident_type=analysis.incident_type,
+                       severity_cues=_cues(analysis.findings, "severity"), unsure=True,
+                       word_confidence=analysis.word_confidence)
         return cls(
             severity=analysis.severity,
             prank_likelihood=analysis.prank_likelihood,
@@ -89,6 +97,10 @@ class TriageEvidence:
     waiting_seconds: float = 0.0
     override_score: float | None = None
     override_reason: str = ""
+    # How far the voice may move the score (0..1: core.triage.acoustic.acoustic_trust of the model
+    # version), and whether this recording looked unlike the model's training data.
+    acoustic_trust: float = 1.0
+    voice_unfamiliar: bool = False
 
     def __post_init__(self) -> None:
         if self.override_score is not None:

@@ -49,11 +49,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.contracts import field_values
 from core.probability import noisy_or
-from core.triage.acoustic import AcousticReading, read_voice
+from core.triage.acoustic import UNFAMILIAR_REASON, AcousticReading, read_voice
 from core.triage.config import (
     DEFAULT_CONFIG,
     SCORE_MAX,
@@ -100,7 +101,7 @@ class Component:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Component:
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**field_values(cls, data))
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class TriageResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TriageResult:
-        values = {f.name: data[f.name] for f in fields(cls)}
+        values = field_values(cls, data)
         values["components"] = [Component.from_dict(c) for c in data["components"]]
         values["reasons"] = list(data["reasons"])
         return cls(**values)
@@ -186,6 +187,10 @@ def typical_genuine_score(config: TriageConfig) -> float:
     return score_from_values(TYPICAL_GENUINE_DISTRESS, TYPICAL_GENUINE_SEVERITY, 0.0, False, config)
 
 
+#: A case whose prank likelihood reaches this is marked "suspected prank".
+PRANK_SUSPECTED = 0.5
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -198,6 +203,10 @@ def _distress_component(evidence: TriageEvidence, voice: AcousticReading, config
         reason = f"sounds {voice.top_label} {_fmt(voice.top_probability)} (label not in the mapping: treated as urgent)"
     else:
         reason = f"sounds {voice.top_label} {_fmt(voice.top_probability)}"
+        if voice.unfamiliar:
+            reason += f"; {UNFAMILIAR_REASON}"
+        elif voice.trust < 1.0:
+            reason += f" (model trust {_fmt(voice.trust)})"
     weight = config.weights["distress"]
     return Component("distress", voice.distress, weight, weight * voice.distress, reason)
 
@@ -205,7 +214,8 @@ def _distress_component(evidence: TriageEvidence, voice: AcousticReading, config
 def _known_words(evidence: TriageEvidence) -> WordEvidence | None:
     """The words, when they can be trusted to say something (else: unknown, treated as urgent)."""
     words = evidence.words
-    if words is None or evidence.transcription_failed or words.no_speech or words.severity is None:
+    if words is None or evidence.transcription_failed or words.no_speech or words.unsure \
+            or words.severity is None:
         return None
     return words
 
@@ -219,6 +229,11 @@ def _severity_component(evidence: TriageEvidence, words: WordEvidence | None, co
             reason = f"words suggest {words.incident_type} (severity {_fmt(value)})"
         else:
             reason = f"words: no severity cues (severity {_fmt(value)})"
+    elif evidence.words is not None and evidence.words.unsure and not evidence.transcription_failed:
+        unsure = evidence.words
+        value = max(config.weights["unknown_severity"], clamp(unsure.severity or 0.0, 0.0, 1.0))
+        heard = (": " + ", ".join(c.describe() for c in unsure.severity_cues[:3])) if unsure.severity_cues else ""
+        reason = f"words unsure (confidence {_fmt(unsure.word_confidence)}){heard}: treated as urgent"
     else:
         value = config.weights["unknown_severity"]
         if evidence.transcription_failed:
@@ -260,14 +275,29 @@ def _prank_component(evidence: TriageEvidence, words: WordEvidence | None, voice
     return Component("prank", value, w["prank"], 0.0 - w["prank"] * value, "; ".join(phrases) or "no prank cues")
 
 
+def _without_the_voice(evidence: TriageEvidence, config: TriageConfig) -> tuple[float, float]:
+    """(base score, prank likelihood) that the same words and history give with a voice that says
+    nothing."""
+    from dataclasses import replace
+
+    neutral = replace(evidence, acoustic_trust=0.0, voice_unfamiliar=False,
+                      emotion_probabilities=evidence.emotion_probabilities or {"neutral": 1.0}, emotion_failed=False)
+    voice = read_voice(neutral, config)
+    words = _known_words(neutral)
+    severity = _severity_component(neutral, words, config)
+    prank = _prank_component(neutral, words, voice, config)
+    score = score_from_values(voice.distress, severity.value, prank.value, bool(words and words.abusive), config)
+    return score, prank.value
+
+
 def _reasons(components: list[Component], *, override_reason: str | None, waiting: float, wait_reason: str,
              config: TriageConfig, max_reasons: int) -> list[str]:
     """The few reasons an operator reads first: override, unknowns, then the biggest parts."""
     by_name = {c.name: c for c in components}
     reasons: list[str] = [override_reason] if override_reason else []
-    # Unknown results always show: the operator must see that the score is a safe guess.
+    # Unknown or discounted results always show: the operator must see that the score is a safe guess.
     for c in (by_name["distress"], by_name["severity"]):
-        if "treated as urgent" in c.reason and c.reason not in reasons:
+        if ("treated as urgent" in c.reason or UNFAMILIAR_REASON in c.reason) and c.reason not in reasons:
             reasons.append(c.reason)
     ranked = sorted((c for c in components if c.name not in ("baseline", "override")),
                     key=lambda c: -abs(c.contribution))
@@ -322,6 +352,15 @@ def triage(
             components.append(Component("unknown_floor", floor, 1.0, floor - raw,
                                         "analysis incomplete: kept at a typical genuine call's priority"))
             base = floor
+        neutral_score, prank_without_voice = _without_the_voice(evidence, config)
+        voice_floor = min(floor, neutral_score)
+        if base < voice_floor and prank_without_voice < PRANK_SUSPECTED:
+            # The voice alone never demotes a call below a typical genuine one: a prank demotion
+            # needs the words or the caller's history to suggest a prank as well.
+            raw = sum(c.contribution for c in components)
+            components.append(Component("voice_floor", voice_floor, 1.0, voice_floor - raw,
+                                        "the voice alone does not lower a call below a typical genuine one"))
+            base = voice_floor
     components.append(Component("waiting", waiting, rate, rate * waiting, wait_reason))
     reasons = _reasons(components, override_reason=override_reason, waiting=waiting, wait_reason=wait_reason,
                        config=config, max_reasons=max_reasons)

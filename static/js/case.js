@@ -52,11 +52,13 @@ function refreshSoon() {
   }, 80);
 }
 
-const stampOf = (data) => JSON.stringify([data.status, data.claimed_by, data.priority_band, data.analysis_state]);
+// What the header shows; the live panels catch up with the analysis by themselves.
+const stampOf = (data) => JSON.stringify([data.status, data.claimed_by, data.priority_band]);
 
 function onChange(message) {
   if (String(message.case) !== caseId) return;
-  if (!SELF_REFRESHING.has(message.kind)) {
+  // A vague "changed" (seen after a reconnect) never hides a notice that said what happened.
+  if (!SELF_REFRESHING.has(message.kind) && (message.kind !== "changed" || notice.hidden)) {
     const what = WORDS[message.kind] || "changed";
     notice.querySelector(".what").textContent = `This case was just ${what}.`;
     notice.hidden = false;

@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from core.audio import load, write_wav
-from core.emotion import SHIPPED_EMOTION_MODEL
+from core.emotion import SHIPPED_CNN_MODEL
 from core.emotion.datasets import default_ravdess_dir
 
-SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / SHIPPED_EMOTION_MODEL
+SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / SHIPPED_CNN_MODEL
 RAVDESS = default_ravdess_dir()
 needs_ravdess = pytest.mark.skipif(RAVDESS is None or not RAVDESS.is_dir(),
                                    reason="RAVDESS corpus not available (set RAVDESS_DIR)")
@@ -46,8 +46,8 @@ def test_json_output_with_a_corrupt_file_in_the_middle(tmp_path):
     assert [r["file"] for r in results] == [str(good1), str(corrupt), str(empty), str(good2)]
     assert "error" in results[1] and "error" in results[2]
     for r in (results[0], results[3]):
-        assert set(r) == {"file", "label", "probabilities", "model_version", "seconds"}
-        assert r["model_version"] == SHIPPED_EMOTION_MODEL
+        assert set(r) == {"file", "label", "probabilities", "model_version", "unfamiliar", "seconds", "decode_seconds"}
+        assert r["model_version"] == SHIPPED_CNN_MODEL
         assert sum(r["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
         assert r["label"] == max(r["probabilities"], key=r["probabilities"].get)
 
@@ -65,7 +65,7 @@ def test_many_files_in_one_call_and_plain_output(tmp_path):
     results = json.loads(text)
     assert len(results) == 150 and all("label" in r for r in results)
     code, text = run(files[0])
-    assert code == 0 and f"model={SHIPPED_EMOTION_MODEL}" in text
+    assert code == 0 and f"model={SHIPPED_CNN_MODEL}" in text
 
 
 def test_missing_model_is_a_clear_command_error(tmp_path):

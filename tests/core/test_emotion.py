@@ -11,20 +11,14 @@ import numpy as np
 import pytest
 
 from core import audio
-from core.emotion import SHIPPED_EMOTION_MODEL
-from core.emotion.classifier import (
-    METADATA_FILE,
-    MODEL_FILE,
-    EmotionPrediction,
-    ModelError,
-    clear_cache,
-    load_classifier,
-    read_metadata,
-)
+from core.emotion import SHIPPED_CNN_MODEL
+from core.emotion.classifier import clear_cache, load_classifier
 from core.emotion.datasets import default_ravdess_dir
 from core.emotion.gender import estimate_gender
+from core.emotion.model_version import METADATA_FILE, MODEL_FILE, ModelError, read_metadata
+from core.emotion.prediction import EmotionPrediction
 
-SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / SHIPPED_EMOTION_MODEL
+SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / SHIPPED_CNN_MODEL
 RAVDESS = default_ravdess_dir()
 needs_ravdess = pytest.mark.skipif(RAVDESS is None or not RAVDESS.is_dir(),
                                    reason="RAVDESS corpus not available (set RAVDESS_DIR)")
@@ -59,7 +53,7 @@ def test_loaded_once_per_process_and_thread_safe(classifier):
     for t in threads:
         t.join()
     assert all(c is classifier for c in got)
-    assert classifier.version == SHIPPED_EMOTION_MODEL
+    assert classifier.version == SHIPPED_CNN_MODEL
 
 
 @needs_ravdess

@@ -94,8 +94,8 @@ def test_feature_config_round_trip_and_unknown_settings():
 @needs_ravdess
 def test_train_and_inference_paths_give_identical_features():
     """The training pipeline's clean variant equals what the classifier computes."""
-    from core.emotion.classifier import inference_windows
     from core.emotion.feature_sets import clip_variants
+    from core.emotion.features import inference_windows
 
     clip = next(c for c in read_dataset(RAVDESS) if c.path.name == _clip().name)
     train_windows = clip_variants(audio.load(clip.path), clip, DEFAULT_CONFIG, 0, seed=1)[0]

@@ -205,3 +205,18 @@ def test_lexicon_cache_follows_file_changes(tmp_path):
     (tmp_path / "hoax.json").write_text(json.dumps({"cues": {"a": {"weight": 0.9,
                                                                    "phrases": ["samosa chaat"]}}}))
     assert X.analyse(text="jalebi", extra_lexicon_dir=tmp_path).prank_likelihood == 0.0
+
+
+@pytest.mark.parametrize("statement", ["Kids are talking by the door", "Dogs are sitting by the door",
+                                       "kids are talking by the door.", "Dogs are sitting by the door!"])
+def test_the_ravdess_statements_say_nothing_about_an_incident(statement):
+    """Every RAVDESS clip says one of these two sentences: no lexicon phrase may fire on them
+    ("talking" once matched "stalking")."""
+    analysis = X.analyse(text=statement)
+    assert analysis.findings == [] and analysis.incident_type == "other" and analysis.severity == 0.0
+
+
+def test_a_fuzzy_match_keeps_the_first_letter_but_tolerates_spelling():
+    assert X.analyse(text="he is stalking me").incident_type == "women_safety"
+    assert [f.label for f in X.analyse(text="bachaao").findings] == ["help_now"]
+    assert X.analyse(text="i can not breathe").incident_type == "medical"

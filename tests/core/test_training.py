@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from core.emotion.classifier import load_classifier, read_metadata
+from core.emotion.classifier import load_classifier
 from core.emotion.datasets import default_ravdess_dir
 from core.emotion.metrics import evaluate
+from core.emotion.model_version import read_metadata
 from core.emotion.train_config import TrainConfig
 from core.emotion.training import train_emotion_model
 

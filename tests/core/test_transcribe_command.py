@@ -52,9 +52,9 @@ def test_transcribe_json(speech, tmp_path):
     code, out, _ = run("transcribe", speech, "--json", "--models-dir", str(tmp_path))
     assert code == 0
     [entry] = json.loads(out)
-    assert set(entry) == {"file", "text", "words", "engine", "model", "seconds"}
-    assert entry["file"] == speech and entry["engine"] == "pocketsphinx"
-    assert entry["text"] and entry["seconds"] > 0
+    assert set(entry) == {"file", "text", "words", "engine", "model", "model_checksum", "fallback", "seconds"}
+    assert entry["file"] == speech and entry["engine"] == "whisper" and len(entry["model_checksum"]) == 64
+    assert entry["text"] == "We need an ambulance as soon as possible" and entry["seconds"] > 0
     assert set(entry["words"][0]) == {"word", "start", "end", "confidence"}
 
 
@@ -90,7 +90,7 @@ def test_models_dir_defaults_to_the_setting(speech, settings, tmp_path):
     settings.SPEECH_MODELS_DIR = tmp_path
     T.clear_cache()
     code, out, _ = run("transcribe", speech, "--json")
-    assert code == 0 and json.loads(out)[0]["engine"] == "pocketsphinx"
+    assert code == 0 and json.loads(out)[0]["engine"] == "whisper"
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

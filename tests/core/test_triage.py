@@ -118,9 +118,15 @@ words_known = st.builds(
     no_speech=st.just(False),
 )
 
+words_unsure = st.builds(
+    WordEvidence, severity=unit, incident_type=st.sampled_from([None, "medical"]), severity_cues=cues,
+    unsure=st.just(True), word_confidence=st.floats(0, 0.79),
+)
+
 words_any = st.one_of(
     st.none(),
     words_known,
+    words_unsure,
     st.builds(WordEvidence, severity=st.none()),
     st.builds(WordEvidence, severity=unit, no_speech=st.just(True)),
 )
@@ -137,6 +143,8 @@ def evidences(draw: st.DrawFn, override: bool = True, **fixed: object) -> Triage
         "transcription_failed": draw(st.booleans()),
         "confirmed_prank_count": draw(st.integers(0, 50)),
         "waiting_seconds": draw(waits),
+        "acoustic_trust": draw(unit),
+        "voice_unfamiliar": draw(st.booleans()),
     }
     if override and draw(st.booleans()):
         values["override_score"] = draw(st.floats(SCORE_MIN, SCORE_MAX))
@@ -784,3 +792,100 @@ def test_any_incomplete_analysis_keeps_at_least_a_typical_genuine_calls_priority
     result = triage(with_(evidence, **changed), config)
     assert result.provisional
     assert result.base_score >= typical_genuine_score(config) - EPS
+
+
+# --------------------------------------------------------------------------------------------
+# The voice: weighted by trust, never alone below a typical genuine call
+# --------------------------------------------------------------------------------------------
+
+
+def _prank_without_the_voice(evidence: TriageEvidence, config: TriageConfig) -> float:
+    return component(triage(with_(evidence, acoustic_trust=0.0), config), "prank").value
+
+
+@PROPERTY
+@given(config=any_config, evidence=evidences(override=False))
+def test_the_voice_alone_never_demotes_a_call_below_a_typical_genuine_one(config, evidence):
+    """Whatever the voice (and however trusted), unless the words or the caller's history suggest a
+    prank, the score is at least the lower of a typical genuine call's and a neutral voice's."""
+    from core.triage.policy import typical_genuine_score
+
+    assume(_prank_without_the_voice(evidence, config) < 0.5)
+    neutral = triage(with_(evidence, acoustic_trust=0.0), config).base_score
+    result = triage(evidence, config)
+    assert result.base_score >= min(typical_genuine_score(config), neutral) - EPS
+
+
+@PROPERTY
+@given(config=any_config, evidence=evidences(override=False), other=probabilities)
+def test_an_untrusted_model_moves_nothing(config, evidence, other):
+    assume(evidence.emotion_probabilities is not None and not evidence.emotion_failed)
+    a = triage(with_(evidence, acoustic_trust=0.0), config)
+    b = triage(with_(evidence, acoustic_trust=0.0, emotion_probabilities=other), config)
+    assert a.base_score == pytest.approx(b.base_score, abs=1e-6)
+
+
+@PROPERTY
+@given(config=any_config, evidence=evidences(override=False), t1=unit, t2=unit)
+def test_more_trust_never_moves_a_voice_towards_the_middle(config, evidence, t1, t2):
+    low, high = sorted((t1, t2))
+    a = component(triage(with_(evidence, acoustic_trust=low), config), "distress").value
+    b = component(triage(with_(evidence, acoustic_trust=high), config), "distress").value
+    assert abs(b - TYPICAL_GENUINE_DISTRESS) >= abs(a - TYPICAL_GENUINE_DISTRESS) - EPS
+
+
+@PROPERTY
+@given(config=any_config, evidence=evidences(override=False), words=words_unsure)
+def test_unsure_words_never_lower_a_call_below_a_typical_genuine_one(config, evidence, words):
+    from core.triage.policy import typical_genuine_score
+
+    result = triage(with_(evidence, words=words, transcription_failed=False), config)
+    assert result.provisional and result.base_score >= typical_genuine_score(config) - EPS
+    assert component(result, "severity").value >= config.weights["unknown_severity"] - EPS
+
+
+def test_a_strongly_distressed_voice_from_a_trusted_model_reaches_high_on_its_own():
+    calm_words = WordEvidence(severity=0.0)
+    trusted = triage(TriageEvidence(emotion_probabilities={"fearful": 1.0}, words=calm_words, acoustic_trust=1.0))
+    doubted = triage(TriageEvidence(emotion_probabilities={"fearful": 1.0}, words=calm_words, acoustic_trust=0.3))
+    assert trusted.band == "high" and doubted.band == "normal"
+    assert "sounds fearful 1.00 (model trust 0.30)" in doubted.reasons
+
+
+def test_a_happy_voice_alone_no_longer_puts_a_call_at_low():
+    calm_words = WordEvidence(severity=0.0)
+    happy = triage(TriageEvidence(emotion_probabilities={"happy": 1.0}, words=calm_words))
+    neutral = triage(TriageEvidence(emotion_probabilities={"neutral": 1.0}, words=calm_words, acoustic_trust=0.0))
+    assert happy.band != "low" and happy.base_score == pytest.approx(neutral.base_score)
+    assert "the voice alone does not lower a call below a typical genuine one" in \
+        component(happy, "voice_floor").reason
+    joking = triage(TriageEvidence(emotion_probabilities={"happy": 1.0},
+                                   words=WordEvidence(severity=0.0, prank_likelihood=0.9, prank_cues=[Cue("just kidding")])))
+    assert joking.base_score < happy.base_score  # with the words saying prank, the demotion stands
+
+
+def test_an_unfamiliar_voice_is_discounted_and_says_so():
+    words = WordEvidence(severity=0.0)
+    familiar = triage(TriageEvidence(emotion_probabilities={"fearful": 1.0}, words=words))
+    unfamiliar = triage(TriageEvidence(emotion_probabilities={"fearful": 1.0}, words=words, voice_unfamiliar=True))
+    assert unfamiliar.base_score < familiar.base_score
+    assert any("voice unlike the training data: acoustic evidence discounted" in r for r in unfamiliar.reasons)
+
+
+def test_unsure_words_can_raise_a_call_and_say_why():
+    unsure = WordEvidence(severity=0.95, severity_cues=[Cue("not breathing", 2.0, 2.6)], unsure=True, word_confidence=0.55)
+    result = triage(TriageEvidence(emotion_probabilities={"neutral": 1.0}, words=unsure))
+    assert component(result, "severity").value == pytest.approx(0.95)
+    assert "words unsure (confidence 0.55): 'not breathing' at 2.0 s: treated as urgent" in result.reasons
+
+
+@pytest.mark.parametrize("reliability, trust", [
+    (None, 0.0), ({"distress_auc_heldout": 0.95}, 0.0),
+    ({"distress_auc_heldout": 0.95, "distress_auc_cross_corpus": 0.9}, 1.0),
+    ({"distress_auc_heldout": 0.87, "distress_auc_cross_corpus": 0.6}, 0.25),
+    ({"distress_auc_heldout": 0.45, "distress_auc_cross_corpus": 0.8}, 0.0),
+])
+def test_trust_comes_from_the_weaker_of_the_measured_aucs(reliability, trust):
+    from core.triage.acoustic import acoustic_trust
+
+    assert acoustic_trust(reliability) == pytest.approx(trust)

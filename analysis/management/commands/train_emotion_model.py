@@ -1,7 +1,9 @@
-"""``python manage.py train_emotion_model --dataset DIR --out ml_models/<version>``.
+"""``python manage.py train_emotion_model --dataset DIR --out ml_models/<version> [--kind ...]``.
 
-A thin wrapper over :func:`core.emotion.training.train_emotion_model`: the options become a
-:class:`~core.emotion.training.TrainConfig`, which validates them exactly as the library does.
+A thin wrapper over the library: ``--kind cnn`` (:func:`core.emotion.training.train_emotion_model`;
+the options become a :class:`~core.emotion.train_config.TrainConfig`, which validates them exactly
+as the library does) or ``--kind whisper-encoder``
+(:func:`core.emotion.encoder_version.train_encoder_model`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ class Command(BaseCommand):
         parser.add_argument("--val-speakers", default=None,
                             help="comma-separated validation speakers")
         parser.add_argument("--cache-dir", default=None, help="feature cache folder")
+        parser.add_argument("--kind", choices=["cnn", "whisper-encoder"], default="cnn",
+                            help="the model: a CNN over acoustic features, or a head on Whisper-encoder features")
+        parser.add_argument("--folds", type=int, default=6,
+                            help="whisper-encoder: folds by speaker for the held-out figures")
+        parser.add_argument("--cross-corpus", default=None, metavar="MANIFEST",
+                            help="whisper-encoder: a CSV manifest (path, label, speaker, gender) of a corpus the "
+                                 "model never trains on, for cross-corpus figures")
+        parser.add_argument("--cross-corpus-label-column", default="label")
         parser.add_argument("--overwrite", action="store_true")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -49,6 +59,9 @@ class Command(BaseCommand):
         dataset = opts["dataset"] or default_ravdess_dir()
         if dataset is None:
             raise CommandError("No --dataset given and no RAVDESS folder found.")
+        if opts["kind"] == "whisper-encoder":
+            self._train_encoder(dataset, opts)
+            return
         given = {field: opts[option] for option, field in TRAIN_OPTIONS.items() if opts[option] is not None}
         try:
             train_config = TrainConfig(**given)
@@ -73,6 +86,30 @@ class Command(BaseCommand):
             f"model version {meta['version']}: test UA {test['unweighted_accuracy']:.3f}, "
             f"WA {test['weighted_accuracy']:.3f}"
         ))
+
+
+    def _train_encoder(self, dataset: str | Path, opts: dict[str, Any]) -> None:
+        from core.audio import AudioError
+        from core.emotion.datasets import read_manifest
+        from core.emotion.encoder_version import train_encoder_model
+        from core.emotion.model_version import ModelError
+        from core.speech.errors import TranscriptionError
+
+        try:
+            cross = None
+            if opts["cross_corpus"]:
+                manifest = Path(opts["cross_corpus"])
+                cross = (read_manifest(manifest, label_column=opts["cross_corpus_label_column"]), manifest.parent.name)
+            meta = train_encoder_model(
+                dataset, opts["out"], folds=opts["folds"], cross_corpus=cross,
+                cache_dir=Path(opts["cache_dir"]) if opts["cache_dir"] else None,
+                progress=not opts["no_progress"], log=self.stdout.write, overwrite=opts["overwrite"],
+            )
+        except (DatasetError, AudioError, FileExistsError, ValueError, ModelError, TranscriptionError) as exc:
+            raise CommandError(str(exc)) from exc
+        held = meta["metrics"]["held_out"]
+        self.stdout.write(self.style.SUCCESS(
+            f"model version {meta['version']}: held-out UA {held['ua']['mean']:.3f} ± {held['ua']['std']:.3f}"))
 
 
 def _speakers(value: str | None) -> list[str] | None:

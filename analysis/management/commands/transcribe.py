@@ -13,19 +13,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from core.audio import AudioError, decode
-from core.speech.transcribe import (
-    ENGINES,
-    TranscriptionError,
-    TranscriptionUnavailable,
-    transcribe,
-)
+from core.speech.errors import TranscriptionError, TranscriptionUnavailable
+from core.speech.transcribe import ENGINES, transcribe
 from core.speech.vosk_models import LANGUAGES
 
 MAX_SECONDS = 2 * 60 * 60
 
 
 class Command(BaseCommand):
-    help = "Transcribe audio files offline (Vosk, or the bundled PocketSphinx English model)."
+    help = "Transcribe audio files offline (Whisper tiny.en for English, Vosk models, PocketSphinx as the fallback)."
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
@@ -59,6 +55,8 @@ class Command(BaseCommand):
                 "words": [w.to_dict() for w in t.words],
                 "engine": t.engine,
                 "model": t.model,
+                "model_checksum": t.model_checksum,
+                "fallback": t.fallback,
                 "seconds": t.seconds,
             }
             results.append(entry)

@@ -1,0 +1,89 @@
+"""The Whisper-encoder emotion classifier: pooled encoder states, a linear head, no TensorFlow.
+
+The version folder holds ``head.json`` (:class:`core.emotion.encoder_model.EncoderHead`) and,
+optionally, ``gender.json`` (a logistic regression on the same embedding); its metadata names the
+Whisper model (by sha256) whose encoder the head was trained on, and loading refuses any other.
+Plain Python: no Django.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.emotion.encoder_model import EncoderHead, embed_layers, select_layers
+from core.emotion.features import FeatureConfig, FeatureError
+from core.emotion.gender import GENDER_FILE, GenderModel, estimate_from_p_female
+from core.emotion.model_version import (
+    FLAT_ENTROPY,
+    HEAD_FILE,
+    SAMPLE_RATE,
+    ModelError,
+    flatness,
+    model_file,
+    read_metadata,
+)
+from core.emotion.prediction import EmotionPrediction
+from core.emotion.whisper_encoder import EncoderError, load_encoder
+from core.speech.errors import TranscriptionError
+
+
+class EncoderClassifier:
+    """A loaded, checked encoder-head model version."""
+
+    def __init__(self, model_dir: str | Path) -> None:
+        self.model_dir = Path(model_dir).resolve()
+        meta = read_metadata(self.model_dir)
+        self.metadata = meta
+        self.version: str = meta["version"]
+        self.labels: list[str] = list(meta["labels"])
+        self.config = FeatureConfig.from_dict(meta["feature_config"])
+        head_path = model_file(self.model_dir, meta, "head_file", HEAD_FILE, "head_sha256")
+        try:
+            self.head = EncoderHead.from_dict(json.loads(head_path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, FeatureError) as exc:
+            raise ModelError(f"Emotion model head {head_path} is unreadable ({exc})") from exc
+        if self.head.labels != self.labels:
+            raise ModelError("Emotion model head's labels differ from its metadata's.")
+        try:
+            self.encoder = load_encoder()
+        except (EncoderError, TranscriptionError) as exc:
+            raise ModelError(f"The Whisper encoder this model needs cannot be loaded: {exc}") from exc
+        wanted = meta.get("encoder", {}).get("model_sha256")
+        if wanted != self.encoder.model_checksum:
+            raise ModelError("This emotion model was trained on another Whisper model than the one installed.")
+        self.gender = self._gender_model()
+        self.classify(np.random.default_rng(0).standard_normal(SAMPLE_RATE // 2).astype(np.float32) * 0.1)
+
+    def _gender_model(self) -> GenderModel | None:
+        path = self.model_dir / GENDER_FILE
+        if not path.is_file():
+            return None
+        try:
+            return GenderModel.from_dict(json.loads(path.read_text(encoding="utf-8")), self.head.mean.shape[0] // 2)
+        except (ValueError, KeyError) as exc:
+            raise ModelError(f"Voice-gender model {path} does not fit this version ({exc})") from exc
+
+    def embedding(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+        if sample_rate != SAMPLE_RATE:
+            raise FeatureError(f"Audio must be resampled to {SAMPLE_RATE} Hz first (got {sample_rate} Hz).")
+        return select_layers(embed_layers(self.encoder, samples, self.config), self.head.layers)
+
+    def classify(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> EmotionPrediction:
+        start = time.perf_counter()
+        embedding = self.embedding(samples, sample_rate)
+        probs = self.head.probabilities(embedding)
+        unfamiliarity = self.head.unfamiliarity(embedding)
+        gender = estimate_from_p_female(self.gender.p_female(embedding)) if self.gender is not None else None
+        return EmotionPrediction(
+            label=self.labels[int(np.argmax(probs))],
+            probabilities={lab: float(p) for lab, p in zip(self.labels, probs, strict=True)},
+            model_version=self.version,
+            seconds=round(time.perf_counter() - start, 6),
+            gender=gender,
+            unfamiliar=unfamiliarity > self.head.familiar_distance or flatness(probs) >= FLAT_ENTROPY,
+            unfamiliarity=round(unfamiliarity, 3),
+        )

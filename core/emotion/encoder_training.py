@@ -1,0 +1,185 @@
+"""Training and judging the Whisper-encoder emotion head, split by speaker, never by clip.
+
+Embeddings are computed once per clip and variant (clean, telephone channel) and cached on disk,
+keyed by the dataset's fingerprint and the encoder's checksum. The head's settings (which
+encoder layers, how much regularisation) are chosen by speaker-grouped cross-validation on the
+training speakers only; the test speakers, and any other corpus, are never looked at while
+choosing. Plain Python, no Django.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core import augment
+from core.audio import AudioError, load
+from core.emotion.datasets import Clip
+from core.emotion.encoder_model import EncoderHead, embed_layers, fit_head, select_layers
+from core.emotion.feature_sets import default_cache_dir
+from core.emotion.metrics import evaluate
+from core.emotion.whisper_encoder import WhisperEncoder
+
+CLEAN, TELEPHONE = 0, 1
+
+
+@dataclass(frozen=True)
+class HeadSearch:
+    """The head settings tried, and how they are chosen."""
+
+    layer_options: tuple[tuple[int, ...], ...] = ((1,), (2,), (3,), (1, 2), (2, 3))
+    c_options: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1)
+    inner_folds: int = 4
+
+    def __post_init__(self) -> None:
+        if not self.layer_options or not self.c_options or self.inner_folds < 2:
+            raise ValueError("the head search needs layers, C values and at least two inner folds")
+
+
+DEFAULT_SEARCH = HeadSearch()
+
+
+def dataset_embeddings(clips: Sequence[Clip], encoder: WhisperEncoder, *, fingerprint: str,
+                       cache_dir: Path | None = None, progress: bool = True) -> np.ndarray:
+    """(clips, 2 variants: clean and telephone, layers, dims), from the cache when it has them."""
+    from tqdm import tqdm
+
+    key = hashlib.sha256(f"{fingerprint}:{encoder.model_checksum}:{len(clips)}:v1".encode()).hexdigest()[:24]
+    path = (cache_dir or default_cache_dir()) / f"encoder-{key}.npy"
+    if path.is_file():
+        return np.asarray(np.load(path))
+    rows = []
+    for clip in tqdm(clips, desc="encoder", unit="clip", disable=not progress, file=sys.stderr):
+        try:
+            samples = load(clip.path)
+        except AudioError as exc:
+            raise AudioError(f"{clip.path}: {exc}") from exc
+        rows.append(np.stack([embed_layers(encoder, samples), embed_layers(encoder, augment.telephone(samples))]))
+    embeddings = np.stack(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, embeddings)
+    os.replace(tmp, path)
+    return embeddings
+
+
+def _training_rows(embeddings: np.ndarray, ids: np.ndarray, layers: Sequence[int]) -> np.ndarray:
+    return np.concatenate([select_layers(embeddings[ids, CLEAN], layers),
+                           select_layers(embeddings[ids, TELEPHONE], layers)])
+
+
+def train_head(embeddings: np.ndarray, y: np.ndarray, ids: np.ndarray, labels: list[str],
+               layers: Sequence[int], c: float) -> EncoderHead:
+    """Fit on the clean and telephone copies of clips `ids`, classes balanced."""
+    x = _training_rows(embeddings, ids, layers)
+    targets = np.concatenate([y[ids], y[ids]])
+    counts = np.bincount(targets, minlength=len(labels)).astype(float)
+    weights = (counts.sum() / np.maximum(counts, 1) / np.count_nonzero(counts))[targets]
+    return fit_head(x, targets, labels, list(layers), c, sample_weight=weights)
+
+
+def choose_settings(embeddings: np.ndarray, y: np.ndarray, speakers: np.ndarray, ids: np.ndarray,
+                    labels: list[str], search: HeadSearch = DEFAULT_SEARCH,
+                    log: Callable[[str], None] = lambda s: None) -> tuple[tuple[int, ...], float, dict[str, float]]:
+    """(layers, C) with the best mean unweighted accuracy on held-out training speakers."""
+    groups = sorted(set(speakers[ids].tolist()))
+    folds = [groups[i::search.inner_folds] for i in range(search.inner_folds)]
+    scores: dict[str, float] = {}
+    for layers in search.layer_options:
+        for c in search.c_options:
+            uas = []
+            for held in folds:
+                val = ids[np.isin(speakers[ids], held)]
+                fit_ids = ids[~np.isin(speakers[ids], held)]
+                head = train_head(embeddings, y, fit_ids, labels, layers, c)
+                probs = head.probabilities(select_layers(embeddings[val, CLEAN], layers))
+                uas.append(evaluate(probs, y[val], labels)["unweighted_accuracy"])
+            scores[f"{'+'.join(map(str, layers))}@{c:g}"] = round(float(np.mean(uas)), 4)
+    best = max(scores, key=lambda k: scores[k])
+    log(f"inner CV on {len(groups)} speakers: best {best} (UA {scores[best]:.3f})")
+    layers_text, c_text = best.split("@")
+    return tuple(int(i) for i in layers_text.split("+")), float(c_text), scores
+
+
+def head_metrics(head: EncoderHead, embeddings: np.ndarray, y: np.ndarray, ids: np.ndarray,
+                 labels: list[str], genders: Sequence[str], variant: int,
+                 only_labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """Held-out figures; with `only_labels`, the argmax is taken over those labels alone (the
+    labels two corpora share)."""
+    probs = head.probabilities(select_layers(embeddings[ids, variant], head.layers))
+    if only_labels is not None:
+        keep = [labels.index(lab) for lab in only_labels]
+        mask = np.zeros(len(labels))
+        mask[keep] = 1.0
+        probs = probs * mask
+        probs = probs / probs.sum(axis=1, keepdims=True)
+    return evaluate(probs, y[ids], labels, [genders[i] for i in ids])
+
+
+def held_out_folds(embeddings: np.ndarray, y: np.ndarray, clips: Sequence[Clip], labels: list[str],
+                   search: HeadSearch, n_folds: int, log: Callable[[str], None],
+                   progress_callback: Callable[[int, int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """k-fold by speaker (each fold balanced by gender), settings chosen inside each fold: the
+    version's held-out figures, clean and telephone, per gender, with the pooled confusion."""
+    from core.emotion.datasets import balanced_folds
+
+    speakers = np.array([c.speaker for c in clips])
+    genders = [c.gender for c in clips]
+    rows, confusion = [], np.zeros((len(labels), len(labels)), dtype=int)
+    folds = [f for f in balanced_folds(clips, n_folds) if f]
+    for i, test_speakers in enumerate(folds):
+        test = np.flatnonzero(np.isin(speakers, test_speakers))
+        train = np.flatnonzero(~np.isin(speakers, test_speakers))
+        layers, c, _ = choose_settings(embeddings, y, speakers, train, labels, search)
+        head = train_head(embeddings, y, train, labels, layers, c)
+        clean = head_metrics(head, embeddings, y, test, labels, genders, CLEAN)
+        telephone = head_metrics(head, embeddings, y, test, labels, genders, TELEPHONE)
+        confusion += np.asarray(clean["confusion"])
+        row = {"fold": i, "test_speakers": list(test_speakers), "layers": list(layers), "c": c,
+               "ua": clean["unweighted_accuracy"], "distress_auc": clean.get("distress_auc"),
+               "telephone_ua": telephone["unweighted_accuracy"],
+               **{g: m["unweighted_accuracy"] for g, m in clean.get("per_gender", {}).items()}}
+        rows.append(row)
+        log(f"fold {i} {test_speakers}: layers {layers} C {c:g} UA {row['ua']:.3f} telephone "
+            f"{row['telephone_ua']:.3f}")
+        if progress_callback:
+            progress_callback(i + 1, len(folds), row)
+    return {"folds": rows, "confusion": confusion.tolist(), **_fold_means(rows)}
+
+
+def _fold_means(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("ua", "distress_auc", "telephone_ua", "male", "female"):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        if values:
+            out[key] = {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4)}
+    if "ua" in out and "telephone_ua" in out:
+        out["telephone_drop"] = round(out["ua"]["mean"] - out["telephone_ua"]["mean"], 4)
+    if "male" in out and "female" in out:
+        out["gender_gap"] = round(out["female"]["mean"] - out["male"]["mean"], 4)
+    return out
+
+
+def cross_corpus_metrics(head: EncoderHead, encoder: WhisperEncoder, clips: Sequence[Clip], fingerprint: str,
+                         labels: list[str], cache_dir: Path | None, progress: bool) -> dict[str, Any]:
+    """The head on another corpus, on the labels both share (argmax over those), clean and telephone."""
+    shared = [lab for lab in labels if lab in {c.label for c in clips}]
+    usable = [c for c in clips if c.label in shared]
+    embeddings = dataset_embeddings(usable, encoder, fingerprint=fingerprint, cache_dir=cache_dir, progress=progress)
+    y = np.array([labels.index(c.label) for c in usable])
+    ids = np.arange(len(usable))
+    genders = [c.gender for c in usable]
+    out: dict[str, Any] = {"labels": shared, "n": len(usable)}
+    for name, variant in (("clean", CLEAN), ("telephone", TELEPHONE)):
+        m = head_metrics(head, embeddings, y, ids, labels, genders, variant, only_labels=shared)
+        out[name] = {"ua": m["unweighted_accuracy"], "wa": m["weighted_accuracy"],
+                     "distress_auc": m.get("distress_auc"),
+                     **{g: v["unweighted_accuracy"] for g, v in m.get("per_gender", {}).items()}}
+    return out

@@ -1,0 +1,126 @@
+"""Train a Whisper-encoder emotion model version and write it to a folder, ready to load.
+
+``train_encoder_model(dataset, out)`` is behind ``manage.py train_emotion_model --kind
+whisper-encoder``. Figures: k-fold by speaker with the head's settings chosen inside each fold
+(the version's held-out figures and reliability), and optionally another corpus the model never
+saw (cross-corpus figures; never used to choose anything). The shipped head is then trained on
+every speaker, with settings chosen by speaker-grouped CV. Plain Python, no Django.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.emotion.datasets import Clip, fingerprint, labels_of, read_dataset, speaker_genders
+from core.emotion.encoder_model import select_layers
+from core.emotion.encoder_training import (
+    CLEAN,
+    DEFAULT_SEARCH,
+    TELEPHONE,
+    HeadSearch,
+    choose_settings,
+    cross_corpus_metrics,
+    dataset_embeddings,
+    held_out_folds,
+    train_head,
+)
+from core.emotion.features import DEFAULT_CONFIG
+from core.emotion.gender import GENDER_FILE, GenderModel
+from core.emotion.metrics import save_confusion_png
+from core.emotion.model_version import CONFUSION_FILE, HEAD_FILE, METADATA_FILE, METADATA_SCHEMA, sha256_file
+from core.emotion.training import library_versions
+from core.emotion.whisper_encoder import load_encoder
+from core.speech.whisper import MODEL_NAME
+
+
+def train_encoder_model(
+    dataset: str | Path,
+    out: str | Path,
+    *,
+    search: HeadSearch = DEFAULT_SEARCH,
+    folds: int = 6,
+    cross_corpus: tuple[Sequence[Clip], str] | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+    progress_callback: Callable[[int, int, dict[str, Any]], None] | None = None,
+    log: Callable[[str], None] = print,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Train into `out`; return the metadata (also written). `cross_corpus` is (clips, a name)."""
+    started = time.perf_counter()
+    dataset, out = Path(dataset), Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty (use overwrite).")
+    clips = read_dataset(dataset)
+    labels = labels_of(clips)
+    if len(labels) < 2 or len({c.speaker for c in clips}) < folds:
+        raise ValueError(f"Need at least two labels and {folds} speakers to train and judge a model.")
+    encoder = load_encoder()
+    fp = fingerprint(clips, dataset)
+    embeddings = dataset_embeddings(clips, encoder, fingerprint=fp, cache_dir=cache_dir, progress=progress)
+    y = np.array([labels.index(c.label) for c in clips])
+    speakers = np.array([c.speaker for c in clips])
+    held_out = held_out_folds(embeddings, y, clips, labels, search, folds, log, progress_callback)
+    everyone = np.arange(len(clips))
+    layers, c, scores = choose_settings(embeddings, y, speakers, everyone, labels, search, log)
+    head = train_head(embeddings, y, everyone, labels, layers, c)
+    metrics: dict[str, Any] = {"held_out": held_out, "search": scores}
+    if cross_corpus is not None:
+        other, name = cross_corpus
+        metrics["cross_corpus"] = {"corpus": name, **cross_corpus_metrics(
+            head, encoder, other, fingerprint(other, Path(other[0].path).parent), labels, cache_dir, progress)}
+    gender = _gender_head(embeddings, clips, layers)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / HEAD_FILE).write_text(json.dumps(head.to_dict()), encoding="utf-8")
+    if gender is not None:
+        (out / GENDER_FILE).write_text(json.dumps(gender.to_dict()), encoding="utf-8")
+    save_confusion_png(out / CONFUSION_FILE, held_out["confusion"], labels,
+                       f"{out.name}: {folds}-fold by speaker, UA={held_out['ua']['mean']:.3f}")
+    cross = metrics.get("cross_corpus", {}).get("clean", {})
+    meta: dict[str, Any] = {
+        "schema": METADATA_SCHEMA, "version": out.name, "model_kind": "whisper_encoder",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "head_file": HEAD_FILE, "head_sha256": sha256_file(out / HEAD_FILE), "confusion_png": CONFUSION_FILE,
+        "gender_file": GENDER_FILE if gender is not None else None,
+        "encoder": {"model": MODEL_NAME, "model_sha256": encoder.model_checksum, "layers": list(layers),
+                    "pooling": "mean+std over the clip's frames"},
+        "labels": labels, "sample_rate": DEFAULT_CONFIG.sample_rate, "feature_config": DEFAULT_CONFIG.to_dict(),
+        "dataset": {"path": str(dataset), "scheme": clips[0].scheme, "fingerprint": fp, "n_clips": len(clips)},
+        "speaker_genders": speaker_genders(clips),
+        "training": {"head": "multinomial logistic regression", "c": c, "layers": list(layers),
+                     "search": {"layers": [list(opt) for opt in search.layer_options], "c": list(search.c_options),
+                                "inner_folds": search.inner_folds},
+                     "folds": folds, "variants": ["clean", "telephone"],
+                     "total_seconds": round(time.perf_counter() - started, 1)},
+        "metrics": metrics,
+        "reliability": {"distress_auc_heldout": held_out.get("distress_auc", {}).get("mean"),
+                        "distress_auc_cross_corpus": cross.get("distress_auc")},
+        "library_versions": library_versions(),
+    }
+    (out / METADATA_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    log(f"wrote {out}: held-out UA {held_out['ua']['mean']:.3f}" +
+        (f", cross-corpus UA {cross['ua']:.3f}" if cross else ""))
+    return meta
+
+
+def _gender_head(embeddings: np.ndarray, clips: Sequence[Clip], layers: Sequence[int]) -> GenderModel | None:
+    """The voice-gender hint on the same embedding, trained on every speaker of known gender."""
+    from sklearn.linear_model import LogisticRegression
+
+    known = np.array([c.gender in ("female", "male") for c in clips])
+    if len({c.gender for c in clips if c.gender != "unknown"}) < 2:
+        return None
+    x = np.concatenate([select_layers(embeddings[known, CLEAN], layers),
+                        select_layers(embeddings[known, TELEPHONE], layers)]).astype(np.float64)
+    female = np.array([c.gender == "female" for c in clips])[known]
+    target = np.concatenate([female, female]).astype(int)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    model = LogisticRegression(C=0.01, max_iter=3000).fit((x - mean) / scale, target)
+    return GenderModel(mean, scale, model.coef_[0].astype(float), float(model.intercept_[0]))

