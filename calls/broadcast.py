@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -22,6 +23,12 @@ def case_changed(case_id: int, kind: str, **extra) -> None:
     """Small, versioned payload; clients fetch the case row they need from the API."""
     message = {"type": "case.changed", "v": PAYLOAD_VERSION, "case": case_id, "kind": str(kind), **extra}
     _send([QUEUE_GROUP, case_group(case_id)], message, f"change {kind} of case {case_id}")
+
+
+def send_to_group(group: str, message_type: str, **extra: Any) -> None:
+    """A small, versioned notice to one group (apps above calls have groups of their own)."""
+    message = {"type": message_type, "v": PAYLOAD_VERSION, **extra}
+    _send([group], message, f"{message_type} to {group}")
 
 
 def training_changed(job_id: int, state: str, **extra) -> None:

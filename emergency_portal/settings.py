@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "accounts",
     "calls",
     "analysis",
+    "audits",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,14 @@ SPEECH_MODELS_DIR = Path(
     env.str("SPEECH_MODELS_DIR", default=str(BASE_DIR / "var" / "speech-models"))
 )
 EXTRA_LEXICON_DIR = env.str("EXTRA_LEXICON_DIR", default="") or None
+
+# Supervisors' audits: the share of all closed calls picked at random (APCO/NENA: at least 2 %),
+# the share of picked calls reviewed twice (blind), the emotion top-two margin below which a
+# prediction counts as uncertain, and the salt of the random draw (not guessable from outside).
+AUDIT_RANDOM_SHARE = env.float("AUDIT_RANDOM_SHARE", default=0.02)
+AUDIT_SECOND_SHARE = env.float("AUDIT_SECOND_SHARE", default=0.10)
+AUDIT_UNCERTAIN_MARGIN = env.float("AUDIT_UNCERTAIN_MARGIN", default=0.2)
+AUDIT_SALT = env.str("AUDIT_SALT", default="") or f"audit:{SECRET_KEY}"
 
 # Background work: Celery when a broker is configured, in-process threads otherwise.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/", include("calls.api_urls")),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
     path("analysis/", include("analysis.urls")),
+    path("audits/", include("audits.urls")),
     path("", include("calls.urls")),
 ]

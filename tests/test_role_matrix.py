@@ -22,6 +22,13 @@ REQUIRED_ROLE = {
     "analysis:case_panel": ("operator", "get"),
     "analysis:priority_override": ("supervisor", "post"),
     "analysis:triage_settings": ("admin", "get"),
+    "audits:queue": ("supervisor", "get"),
+    "audits:item": ("supervisor", "get"),
+    "audits:dashboard": ("supervisor", "get"),
+    "audits:dashboard_chart": ("supervisor", "get"),
+    "audits:operations": ("supervisor", "get"),
+    "audits:operations_chart": ("supervisor", "get"),
+    "audits:export": ("supervisor", "get"),
     "api:case_list": ("operator", "get"),
     "api:case_detail": ("operator", "get"),
     "api:case_claim": ("operator", "post"),
@@ -56,10 +63,18 @@ def test_every_url_is_in_the_matrix():
     assert not unknown, f"Add these URLs to REQUIRED_ROLE with the role they need: {sorted(unknown)}"
 
 
-def _path(route: str, case_id: int, recording_id: int) -> str:
+def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
+    if "recordings/<int:pk>/<str:which>" in route:
+        pk = recording_id
+    elif route.startswith("audits/items/"):
+        pk = item_id
+    else:
+        pk = case_id
     return "/" + (
-        route.replace("<int:pk>", str(recording_id if "recordings/<int:pk>/<str:which>" in route else case_id))
+        route.replace("<int:pk>", str(pk))
         .replace("<str:which>", "normalised")
+        .replace("dashboard/<str:name>", "dashboard/confusion")
+        .replace("operations/<str:name>", "operations/waiting")
         .replace("^", "")
         .replace("$", "")
     )
@@ -72,9 +87,17 @@ def case_with_audio(case_factory, upload, supervisor):
     return case
 
 
+@pytest.fixture
+def audit_item(case_with_audio):
+    from audits.models import AuditItem
+
+    return AuditItem.objects.create(case=case_with_audio, recording=case_with_audio.recordings.get(),
+                                    reasons=["random"])
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(users, case_with_audio, role):
+def test_role_matrix(users, case_with_audio, audit_item, role):
     client = Client()  # roles only here; CSRF has its own matrix below
     recording = case_with_audio.recordings.get()
     if role != "anonymous":
@@ -84,7 +107,7 @@ def test_role_matrix(users, case_with_audio, role):
         if name in PUBLIC:
             continue
         needed, method = REQUIRED_ROLE[name]
-        path = _path(route, case_with_audio.pk, recording.pk)
+        path = _path(route, case_with_audio.pk, recording.pk, audit_item.pk)
         response = getattr(client, method)(path)
         api = path.startswith("/api/")
         if role == "anonymous":

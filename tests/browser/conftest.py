@@ -70,6 +70,9 @@ class LiveServer:
         if self.process is not None:
             self.process.terminate()
             self.process.join(10)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(10)
             self.process = None
 
 
@@ -95,12 +98,21 @@ def channel_layer_of_our_own():
 
 
 @pytest.fixture(scope="session")
-def server(django_db_setup, django_db_blocker, channel_layer_of_our_own):
+def server(django_db_setup, django_db_blocker, channel_layer_of_our_own, browser):
+    """Set up after the browser, so torn down before it: a server (re)started while Playwright runs
+    inherits the driver's pipe, and Playwright's exit waits for the driver until that server stops."""
     live = LiveServer()
     with django_db_blocker.unblock():
         live.start()
     yield live
     live.stop()
+
+
+@pytest.fixture
+def media_root(settings, server):
+    """Recordings go where the server process reads them (it was forked with this MEDIA_ROOT)."""
+    settings.MEDIA_ROOT = server.media_root
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
