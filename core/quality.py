@@ -34,7 +34,8 @@ def wilson(hits: int, total: int, z: float = Z_95) -> Rate:
     denominator = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denominator
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return Rate(hits, total, p, max(0.0, centre - half), min(1.0, centre + half))
+    # Rounding can put a bound a hair past the estimate at 0 or all hits; the interval holds p.
+    return Rate(hits, total, p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)))
 
 
 @dataclass(frozen=True)
