@@ -32,6 +32,7 @@ run: setup
 	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput -v0
 	$(DEMO_ENV) $(PY) manage.py warm_up
 	$(DEMO_ENV) $(PY) manage.py demo_setup
+	$(DEMO_ENV) $(PY) manage.py audit_demo
 	$(DEMO_ENV) $(PY) manage.py resume_analysis
 	@echo "Serving on http://127.0.0.1:8000  (Ctrl-C stops)"
 	$(DEMO_ENV) $(VENV)/bin/daphne -b 127.0.0.1 -p 8000 emergency_portal.asgi:application

@@ -43,3 +43,26 @@ def test_the_demo_calls_rank_by_what_their_callers_say(case_factory):
         assert case.suspected_prank is prank, name
     ranked = list(Case.objects.active().order_by("-priority_base").values_list("pk", flat=True))
     assert ranked[-1] == cases["prank_aliens.ogg"].pk  # the prank waits last (never hidden)
+
+
+def test_the_embedded_demo_has_a_shift_to_audit(settings, media_root):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    from audits.models import Audit, AuditItem
+
+    settings.DEMO_MODE = True
+    call_command("demo_setup", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("audit_demo", stdout=out)
+    assert "5 earlier calls picked for review, 3 audited" in out.getvalue()
+    assert AuditItem.objects.count() == 5 and Audit.objects.count() == 3
+    assert Case.objects.active().count() == 5  # the live demo calls stay in the queue
+    report = io.StringIO()
+    call_command("audit_report", "--json", stdout=report)
+    figures = json.loads(report.getvalue())
+    assert figures["all"]["audited"] == 3
+    call_command("audit_demo", stdout=out)  # a second run adds nothing
+    assert AuditItem.objects.count() == 5
