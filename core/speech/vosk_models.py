@@ -91,7 +91,7 @@ def default_models_dir() -> Path:
     env = os.environ.get("SPEECH_MODELS_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "var" / "speech-models"
+    return Path(__file__).resolve().parents[2] / "var" / "speech-models"
 
 
 def language_of(name: str) -> str | None:
