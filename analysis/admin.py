@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
 
-from .models import AnalysisStep, TriageScore, TriageSettings
+from .models import AnalysisStep, EmotionModelActivation, EmotionModelVersion, TriageScore, TriageSettings
 
 
 @admin.register(AnalysisStep)
@@ -21,3 +21,15 @@ class TriageSettingsAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 @admin.register(TriageScore)
 class TriageScoreAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("case", "base_score", "band", "config_version", "provisional", "created_at")
+
+
+@admin.register(EmotionModelVersion)
+class EmotionModelVersionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Versions are registered by command or migrate and never edited; promote them on the Models page."""
+
+    list_display = ("name", "kind", "registered_at", "registered_by", "artefact_sha256")
+
+
+@admin.register(EmotionModelActivation)
+class EmotionModelActivationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ("activated_at", "action", "version", "activated_by", "reason")

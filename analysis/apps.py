@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AnalysisConfig(AppConfig):
@@ -20,3 +23,11 @@ class AnalysisConfig(AppConfig):
         )
         case_panel_register(panels.ANALYSIS_PANEL)
         case_panel_register(panels.OVERRIDE_PANEL)
+        # The shipped model versions are registered after every migrate (and test-database flush).
+        post_migrate.connect(_register_shipped_models, sender=self, dispatch_uid="analysis.register_shipped_models")
+
+
+def _register_shipped_models(**kwargs: Any) -> None:
+    from .services import emotion_models_register_shipped
+
+    emotion_models_register_shipped()

@@ -36,6 +36,10 @@ class AnalysisStep(models.Model):
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
     model_version = models.CharField(max_length=128, blank=True)
+    emotion_model = models.ForeignKey(
+        "analysis.EmotionModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="steps",
+        help_text="The registered emotion model version that produced an emotion step's result.",
+    )
     seconds = models.FloatField(null=True, blank=True)
     progress = models.FloatField(null=True, blank=True, help_text="0..1 while a long step runs.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -106,3 +110,49 @@ class TriageScore(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Case #{self.case_id}: {self.base_score:.1f} ({self.band}), settings v{self.config_version}"
+
+
+class EmotionModelVersion(AppendOnlyModel):
+    """A registered emotion model version: immutable, its folder's metadata copied in when registered.
+
+    Registered from a folder (``analysis.services.emotion_model_register``); the artefact's sha256 is
+    checked again whenever the version is loaded (``core.emotion.model_version``).
+    """
+
+    name = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=32)
+    path = models.CharField(max_length=500, help_text="The version's folder (relative to the project when shipped).")
+    artefact_sha256 = models.CharField(max_length=64)
+    labels = models.JSONField()
+    metadata = models.JSONField(help_text="metadata.json as registered: data, parameters, figures.")
+    registered_at = models.DateTimeField(default=timezone.now)
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+
+    class Meta:
+        ordering = ["-registered_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActivationAction(models.TextChoices):
+    PROMOTE = "promote", "Promoted"
+    ROLLBACK = "rollback", "Rolled back"
+
+
+class EmotionModelActivation(AppendOnlyModel):
+    """Who made which version the active one, when and why. The latest row is the active version;
+    with none, the version in EMOTION_MODEL_DIR is used."""
+
+    version = models.ForeignKey(EmotionModelVersion, on_delete=models.PROTECT, related_name="activations")
+    action = models.CharField(max_length=16, choices=ActivationAction.choices)
+    reason = models.TextField()
+    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    activated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-activated_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.version} by {self.activated_by} at {self.activated_at:%Y-%m-%d %H:%M}"

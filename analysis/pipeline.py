@@ -27,7 +27,7 @@ from core.kernels import compile_kernels
 from core.speech.transcript import Transcript
 from core.text.analysis import TextAnalysis
 
-from .models import AnalysisStep, StepName, StepState
+from .models import AnalysisStep, EmotionModelVersion, StepName, StepState
 from .selectors import emotion_model_active
 from .services import case_rescore
 
@@ -211,10 +211,12 @@ def _finish(step: AnalysisStep, state: str, *, result: StepResult | None = None,
     step.state = state
     step.result = result.to_dict() if result is not None else {}
     step.model_version = version[:128]
+    if step.name == StepName.EMOTION and version:
+        step.emotion_model = EmotionModelVersion.objects.filter(name=version).first()
     step.error = error
     step.seconds = seconds
     step.finished_at = timezone.now()
-    step.save(update_fields=["state", "result", "model_version", "error", "seconds", "finished_at"])
+    step.save(update_fields=["state", "result", "model_version", "emotion_model", "error", "seconds", "finished_at"])
     case_id = step.recording.case_id
     transaction.on_commit(lambda: broadcast.case_changed(case_id, "analysis", step=step.name, state=state))
 

@@ -19,24 +19,142 @@ from core.speech.transcript import Transcript
 from core.text.analysis import TextAnalysis
 from core.triage.config import DEFAULT_CONFIG, NOT_DETECTED, TriageConfig, category_status
 
-from .models import AnalysisStep, StepName, StepState, TriageScore, TriageSettings
+from .models import (
+    AnalysisStep,
+    EmotionModelActivation,
+    EmotionModelVersion,
+    StepName,
+    StepState,
+    TriageScore,
+    TriageSettings,
+)
 
 
 @dataclass(frozen=True)
 class EmotionModelChoice:
-    """The emotion model version the pipeline uses now."""
+    """The emotion model version the pipeline uses now (``version_id`` when it is a registered one)."""
 
     path: Path
+    version_id: int | None = None
+
+
+def emotion_model_folder(version: EmotionModelVersion) -> Path:
+    path = Path(version.path)
+    return path if path.is_absolute() else Path(settings.BASE_DIR) / path
+
+
+def emotion_model_activation_current() -> EmotionModelActivation | None:
+    return EmotionModelActivation.objects.select_related("version", "activated_by").first()
 
 
 def emotion_model_active() -> EmotionModelChoice:
-    """The one place the pipeline asks which emotion model to use (asked per task, never cached here)."""
+    """The one place the pipeline asks which emotion model to use, per task (so a promotion takes
+    effect on every worker's next task, without a restart): the version an admin promoted last,
+    else the one in EMOTION_MODEL_DIR."""
+    activation = emotion_model_activation_current()
+    if activation is not None:
+        return EmotionModelChoice(path=emotion_model_folder(activation.version), version_id=activation.version_id)
     return EmotionModelChoice(path=Path(settings.EMOTION_MODEL_DIR))
+
+
+def emotion_model_version_active() -> EmotionModelVersion | None:
+    """The registered version in use (None when EMOTION_MODEL_DIR names an unregistered folder)."""
+    choice = emotion_model_active()
+    if choice.version_id is not None:
+        return EmotionModelVersion.objects.get(pk=choice.version_id)
+    try:
+        name = read_metadata(choice.path)["version"]
+    except ModelError:
+        return None
+    return EmotionModelVersion.objects.filter(name=name).first()
+
+
+def emotion_model_previous(current: EmotionModelVersion | None) -> EmotionModelVersion | None:
+    """The version active before the current one: the last activation of another version, else the
+    configured default (EMOTION_MODEL_DIR) when it is registered and not the current one."""
+    for activation in EmotionModelActivation.objects.select_related("version"):
+        if activation.version != current:
+            return activation.version
+    try:
+        name = read_metadata(Path(settings.EMOTION_MODEL_DIR))["version"]
+    except ModelError:
+        return None
+    default = EmotionModelVersion.objects.filter(name=name).first()
+    return default if default != current else None
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    """A version's figures on speakers it never heard, read from its metadata (None: not measured)."""
+
+    protocol: str
+    ua: float | None
+    ua_std: float | None
+    distress_auc: float | None
+    telephone_ua: float | None
+    male_ua: float | None
+    female_ua: float | None
+    cross_corpus: str | None
+    cross_corpus_ua: float | None
+    cross_corpus_auc: float | None
+    recall: dict[str, float]
+
+    @property
+    def has_held_out(self) -> bool:
+        return self.ua is not None
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def emotion_model_figures(version: EmotionModelVersion) -> ModelFigures:
+    metrics = version.metadata.get("metrics") or {}
+    cross = metrics.get("cross_corpus") or {}
+    held = metrics.get("held_out")
+    if isinstance(held, dict):  # k folds by speaker
+        labels = version.labels
+        confusion = held.get("confusion") or []
+        recall = {label: row[i] / sum(row) for i, (label, row) in enumerate(zip(labels, confusion, strict=False))
+                  if sum(row)}
+        return ModelFigures(
+            f"{len(held.get('folds', []))} folds by speaker", _get(held, "ua", "mean"), _get(held, "ua", "std"),
+            _get(held, "distress_auc", "mean"), _get(held, "telephone_ua", "mean"), _get(held, "male", "mean"),
+            _get(held, "female", "mean"), cross.get("corpus"), _get(cross, "clean", "ua"),
+            _get(cross, "clean", "distress_auc"), recall)
+    # A CNN version: its fixed test speakers (its AUCs in "reliability" were measured otherwise).
+    test = metrics.get("test") or {}
+    speakers = ", ".join(version.metadata.get("test_actors") or [])
+    return ModelFigures(
+        f"test speakers {speakers}" if speakers else "test speakers", test.get("unweighted_accuracy"), None, None,
+        _get(metrics, "test_telephone", "unweighted_accuracy"), None, None, None, None, None,
+        {label: row["recall"] for label, row in (test.get("per_class") or {}).items()})
+
+
+def emotion_model_promotion_blockers(version: EmotionModelVersion, config: TriageConfig) -> list[str]:
+    """Why a version may not become the active one ([] when it may)."""
+    blockers = []
+    unmapped = [label for label in version.labels if label.strip().lower() not in config.label_mapping]
+    if unmapped:
+        blockers.append(f"the triage label mapping does not cover {', '.join(unmapped)}")
+    if not emotion_model_figures(version).has_held_out:
+        blockers.append("it has no figures on held-out speakers")
+    try:
+        read_metadata(emotion_model_folder(version))
+    except ModelError as exc:
+        blockers.append(f"its folder cannot be read ({exc})")
+    return blockers
 
 
 def emotion_model_reliability(version: str) -> dict[str, float] | None:
     """The measured reliability of the model version that made a prediction (None if unknown,
     which the triage trusts as little as a model at chance)."""
+    registered = EmotionModelVersion.objects.filter(name=version).first()
+    if registered is not None:
+        reliability = registered.metadata.get("reliability")
+        return dict(reliability) if isinstance(reliability, dict) else None
     active = emotion_model_active().path
     for folder in (active, SHIPPED_MODELS_DIR / version):
         try:

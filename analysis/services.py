@@ -6,26 +6,42 @@ Each one locks what it changes, records it, and tells the browsers after the com
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import transaction
 
 from calls import broadcast
 from calls.exceptions import CaseActionError, NotAllowed
 from calls.models import AnalysisState, Case, EventKind
 from calls.services import case_event_record, case_lock
+from core.emotion import SHIPPED_MODELS_DIR
+from core.emotion.model_version import ModelError, model_file, read_metadata
 from core.triage.acoustic import acoustic_trust
 from core.triage.config import SCORE_MAX, SCORE_MIN, TriageConfig
 from core.triage.evidence import TriageEvidence, WordEvidence
 from core.triage.policy import PRANK_SUSPECTED, TriageResult, triage
 
 from . import signals
-from .models import AnalysisStep, StepName, StepState, TriageScore, TriageSettings
+from .models import (
+    ActivationAction,
+    AnalysisStep,
+    EmotionModelActivation,
+    EmotionModelVersion,
+    StepName,
+    StepState,
+    TriageScore,
+    TriageSettings,
+)
 from .selectors import (
     CaseAnalysis,
     case_analysis_get,
     confirmed_prank_count,
+    emotion_model_previous,
+    emotion_model_promotion_blockers,
     emotion_model_reliability,
+    emotion_model_version_active,
     triage_config_active,
 )
 
@@ -174,3 +190,77 @@ def open_cases_rescore() -> int:
             continue
     logger.info("Re-scored %d open case(s)", len(case_ids))
     return len(case_ids)
+
+
+# -- the emotion model registry -----------------------------------------------------------------
+
+
+def emotion_model_register(*, folder: Path, user: Any = None) -> EmotionModelVersion:
+    """Register a model version's folder (checked like a load: metadata, artefact sha256). The same
+    name and artefact again returns the registered row; the same name with another artefact is refused."""
+    try:
+        meta = read_metadata(folder)
+        kind = meta["model_kind"]
+        sha_key, name_key, default = (("model_sha256", "model_file", "model.keras") if kind == "cnn1d"
+                                      else ("head_sha256", "head_file", "head.json"))
+        model_file(folder, meta, name_key, default, sha_key)
+    except ModelError as exc:
+        raise CaseActionError(f"Cannot register {folder}: {exc}") from exc
+    existing = EmotionModelVersion.objects.filter(name=meta["version"]).first()
+    if existing is not None:
+        if existing.artefact_sha256 != meta[sha_key]:
+            raise CaseActionError(f"A different model is registered as {meta['version']} already; "
+                                  "versions are immutable, so give the new one another name.")
+        return existing
+    try:
+        stored_path = str(folder.resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+    except ValueError:
+        stored_path = str(folder.resolve())
+    return EmotionModelVersion.objects.create(
+        name=meta["version"], kind=kind, path=stored_path, artefact_sha256=meta[sha_key],
+        labels=list(meta["labels"]), metadata=meta, registered_by=user,
+    )
+
+
+def emotion_models_register_shipped() -> list[EmotionModelVersion]:
+    """Every version shipped in ml_models/ (after migrate and flush; idempotent)."""
+    folders = sorted(p.parent for p in SHIPPED_MODELS_DIR.glob("*/metadata.json"))
+    registered = []
+    for folder in folders:
+        try:
+            registered.append(emotion_model_register(folder=folder))
+        except CaseActionError:
+            logger.exception("Shipped emotion model %s could not be registered", folder.name)
+    return registered
+
+
+def emotion_model_promote(*, version: EmotionModelVersion, admin: Any, reason: str) -> EmotionModelActivation:
+    """Make a version the active one; every worker's next emotion task uses it."""
+    return _activate(version=version, admin=admin, reason=reason, action=ActivationAction.PROMOTE)
+
+
+def emotion_model_rollback(*, admin: Any, reason: str) -> EmotionModelActivation:
+    """Make the version that was active before the current one active again."""
+    current = emotion_model_version_active()
+    previous = emotion_model_previous(current)
+    if previous is None:
+        raise CaseActionError("There is no earlier active version to roll back to.")
+    return _activate(version=previous, admin=admin, reason=reason, action=ActivationAction.ROLLBACK)
+
+
+def _activate(*, version: EmotionModelVersion, admin: Any, reason: str, action: str) -> EmotionModelActivation:
+    if not admin.has_role("admin"):
+        raise NotAllowed("Only an admin can change the emotion model in use.")
+    if not reason.strip():
+        raise CaseActionError("Say why (it is kept with the change).")
+    blockers = emotion_model_promotion_blockers(version, triage_config_active())
+    if blockers:
+        raise CaseActionError(f"{version.name} cannot be made active: " + "; ".join(blockers))
+    with transaction.atomic():
+        EmotionModelVersion.objects.select_for_update().get(pk=version.pk)  # one change at a time
+        if emotion_model_version_active() == version:
+            raise CaseActionError(f"{version.name} is the active version already.")
+        activation = EmotionModelActivation.objects.create(version=version, action=action, reason=reason.strip(),
+                                                           activated_by=admin)
+    logger.info("Emotion model %s: %s by %s (%s)", action, version.name, admin, reason.strip())
+    return activation

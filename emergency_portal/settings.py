@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "calls",
     "analysis",
     "audits",
+    "learning",
 ]
 
 MIDDLEWARE = [

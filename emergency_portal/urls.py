@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
     path("analysis/", include("analysis.urls")),
     path("audits/", include("audits.urls")),
+    path("learning/", include("learning.urls")),
     path("", include("calls.urls")),
 ]

@@ -29,6 +29,12 @@ REQUIRED_ROLE = {
     "audits:operations": ("supervisor", "get"),
     "audits:operations_chart": ("supervisor", "get"),
     "audits:export": ("supervisor", "get"),
+    "learning:model_list": ("admin", "get"),
+    "learning:model_compare": ("admin", "get"),
+    "learning:model_rollback": ("admin", "post"),
+    "learning:model_detail": ("admin", "get"),
+    "learning:model_confusion": ("admin", "get"),
+    "learning:model_promote": ("admin", "post"),
     "api:case_list": ("operator", "get"),
     "api:case_detail": ("operator", "get"),
     "api:case_claim": ("operator", "post"),
@@ -64,10 +70,14 @@ def test_every_url_is_in_the_matrix():
 
 
 def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
+    from analysis.models import EmotionModelVersion
+
     if "recordings/<int:pk>/<str:which>" in route:
         pk = recording_id
     elif route.startswith("audits/items/"):
         pk = item_id
+    elif route.startswith("learning/models/<int:pk>"):
+        pk = EmotionModelVersion.objects.get(name="emotion-ravdess-v2").pk
     else:
         pk = case_id
     return "/" + (

@@ -1,0 +1,28 @@
+"""``manage.py model_register FOLDER [--json]``: register a trained version's folder (immutable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analysis.services import emotion_model_register
+from calls.exceptions import CaseActionError
+
+from ._output import dumps, version_dict
+
+
+class Command(BaseCommand):
+    help = "Register an emotion model version folder (made by train_emotion_model) so it can be promoted."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("folder")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        try:
+            version = emotion_model_register(folder=Path(opts["folder"]))
+        except CaseActionError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(dumps(version_dict(version)) if opts["json"] else f"Registered {version.name}.")

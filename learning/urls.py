@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "learning"
+
+urlpatterns = [
+    path("models/", views.model_list, name="model_list"),
+    path("models/compare/", views.model_compare, name="model_compare"),
+    path("models/rollback/", views.model_rollback, name="model_rollback"),
+    path("models/<int:pk>/", views.model_detail, name="model_detail"),
+    path("models/<int:pk>/confusion.png", views.model_confusion, name="model_confusion"),
+    path("models/<int:pk>/promote/", views.model_promote, name="model_promote"),
+]

@@ -1,0 +1,112 @@
+"""The emotion model registry for admins: versions with their figures and lineage, compare two,
+promote one, roll back. Thin: the registry's reads and changes live in analysis (selectors, services)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from analysis import selectors, services
+from analysis.models import EmotionModelActivation, EmotionModelVersion
+from calls.exceptions import CaseActionError
+from calls.forms import form_errors_text
+
+from .forms import ActivationForm, CompareForm
+
+
+def _row(version: EmotionModelVersion, active: EmotionModelVersion | None) -> dict:
+    return {"version": version, "figures": selectors.emotion_model_figures(version), "active": version == active,
+            "blockers": selectors.emotion_model_promotion_blockers(version, selectors.triage_config_active())}
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def model_list(request: HttpRequest) -> HttpResponse:
+    active = selectors.emotion_model_version_active()
+    rows = [_row(v, active) for v in EmotionModelVersion.objects.all()]
+    history = EmotionModelActivation.objects.select_related("version", "activated_by")[:50]
+    previous = selectors.emotion_model_previous(active)
+    return render(request, "learning/model_list.html", {
+        "rows": rows, "active": active, "history": history, "previous": previous,
+        "rollback_form": ActivationForm(),
+    })
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    version = get_object_or_404(EmotionModelVersion, pk=pk)
+    active = selectors.emotion_model_version_active()
+    meta = version.metadata
+    return render(request, "learning/model_detail.html", {
+        "row": _row(version, active), "meta": meta, "dataset": meta.get("dataset") or {},
+        "training": meta.get("training") or {}, "libraries": meta.get("library_versions") or {},
+        "form": ActivationForm(), "others": EmotionModelVersion.objects.exclude(pk=pk),
+    })
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def model_confusion(request: HttpRequest, pk: int) -> FileResponse:
+    version = get_object_or_404(EmotionModelVersion, pk=pk)
+    folder = selectors.emotion_model_folder(version).resolve()
+    picture = (folder / Path(str(version.metadata.get("confusion_png", "confusion.png"))).name).resolve()
+    if picture.parent != folder or not picture.is_file():
+        raise Http404("This version has no confusion-matrix picture.")
+    return FileResponse(picture.open("rb"), content_type="image/png")
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def model_compare(request: HttpRequest) -> HttpResponse:
+    form = CompareForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, "Choose two versions to compare.")
+        return redirect("learning:model_list")
+    active = selectors.emotion_model_version_active()
+    pair = [get_object_or_404(EmotionModelVersion, pk=form.cleaned_data[key]) for key in ("a", "b")]
+    rows = [_row(v, active) for v in pair]
+    labels = list(dict.fromkeys(pair[0].labels + pair[1].labels))
+    recall = [(label, [r["figures"].recall.get(label) for r in rows]) for label in labels]
+    same_protocol = rows[0]["figures"].protocol == rows[1]["figures"].protocol
+    return render(request, "learning/model_compare.html", {"rows": rows, "recall": recall,
+                                                           "same_protocol": same_protocol})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
+    version = get_object_or_404(EmotionModelVersion, pk=pk)
+    form = ActivationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("learning:model_detail", pk=pk)
+    try:
+        services.emotion_model_promote(version=version, admin=request.user, reason=form.cleaned_data["reason"])
+    except CaseActionError as exc:
+        messages.error(request, str(exc))
+        return redirect("learning:model_detail", pk=pk)
+    messages.success(request, f"{version.name} is now the active emotion model: the next call analysed uses it.")
+    return redirect("learning:model_list")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def model_rollback(request: HttpRequest) -> HttpResponse:
+    form = ActivationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("learning:model_list")
+    try:
+        activation = services.emotion_model_rollback(admin=request.user, reason=form.cleaned_data["reason"])
+    except CaseActionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Rolled back: {activation.version.name} is the active emotion model again.")
+    return redirect("learning:model_list")

@@ -1,0 +1,30 @@
+"""An admin compares two emotion model versions and promotes one, in a real Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from analysis.models import EmotionModelActivation
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_admin_compares_and_promotes_a_version(login, off_loop, admin_user, artifacts):
+    page = login(admin_user)
+    page.goto("/learning/models/")
+    expect(page.locator('#model-versions tr[data-version="emotion-whisper-v1"]')).to_contain_text("active")
+    page.get_by_role("button", name="Compare A and B").click()
+    expect(page.locator("#compare-figures")).to_contain_text("emotion-ravdess-v2")
+    expect(page.locator("#protocol-warning")).to_be_visible()
+    for picture in page.locator("img").all():
+        assert page.evaluate("img => img.complete && img.naturalWidth", picture.element_handle()) > 200
+    page.screenshot(path=artifacts / "model-compare.png", full_page=True)
+
+    page.get_by_role("link", name="emotion-ravdess-v2").first.click()
+    page.fill("#promote-form input[name=reason]", "a week in the shadow of v1")
+    page.get_by_role("button", name="Promote").click()
+    expect(page.locator(".alert-success")).to_contain_text("emotion-ravdess-v2 is now the active emotion model")
+    expect(page.locator("#activation-history")).to_contain_text("a week in the shadow of v1")
+    page.screenshot(path=artifacts / "model-list.png", full_page=True)
+    assert off_loop(lambda: EmotionModelActivation.objects.get().version.name) == "emotion-ravdess-v2"
