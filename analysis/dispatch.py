@@ -53,6 +53,11 @@ def analysis_resume_unfinished() -> int:
     return len(recording_ids)
 
 
+def run_in_background(queue: str, fn: Callable[[], Any]) -> None:
+    """Run other apps' work in this process's background threads (one thread per queue name)."""
+    _submit(queue, _run_in_thread, fn)
+
+
 def wait_for_inprocess(timeout: float = 60.0) -> None:
     """Block until queued in-process jobs are done (tests and management commands)."""
     deadline = time.monotonic() + timeout

@@ -19,8 +19,9 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from calls.exceptions import CaseActionError
 from calls.forms import form_errors_text
+from core import charts
 
-from . import charts, services
+from . import services
 from .export import write_export
 from .forms import AuditForm, DashboardFilterForm
 from .metrics import dashboard_figures

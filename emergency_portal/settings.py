@@ -132,6 +132,12 @@ STORAGES = {
 # Audio intake limits.
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=50)
 MAX_AUDIO_SECONDS = env.float("MAX_AUDIO_SECONDS", default=600.0)
+# Dataset imports: the largest archive accepted, and the server folders an admin may import from
+# (nothing outside them can be named).
+DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
+DATASET_IMPORT_ROOTS = [Path(p) for p in env.list(
+    "DATASET_IMPORT_ROOTS", default=[str(BASE_DIR.parent / "shared" / "data"), str(MEDIA_ROOT / "datasets" / "incoming")]
+)]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -165,6 +171,7 @@ CELERY_TASK_ROUTES = {
     "analysis.analyse_emotion": {"queue": "emotion"},
     "analysis.analyse_words": {"queue": "words"},
     "analysis.rescore_open_cases": {"queue": "emotion"},  # short work, like the acoustic step
+    "learning.import_dataset": {"queue": "words"},  # long work, like a transcription
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SERIALIZER = "json"

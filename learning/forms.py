@@ -12,3 +12,11 @@ class ActivationForm(forms.Form):
 class CompareForm(forms.Form):
     a = forms.IntegerField(min_value=1)
     b = forms.IntegerField(min_value=1)
+
+
+class DatasetImportForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    archive = forms.FileField(required=False, help_text="zip, tar or tar.gz: RAVDESS or 112-scheme names, or a "
+                              "manifest.csv (path,label,speaker,gender), e.g. an audit export.")
+    folder = forms.CharField(required=False, max_length=500, help_text="…or a folder on the server, inside the "
+                             "allowed import folders.")

@@ -3,6 +3,7 @@ promote one, roll back. Thin: the registry's reads and changes live in analysis 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from django.contrib import messages
@@ -16,8 +17,12 @@ from analysis import selectors, services
 from analysis.models import EmotionModelActivation, EmotionModelVersion
 from calls.exceptions import CaseActionError
 from calls.forms import form_errors_text
+from core import charts
 
-from .forms import ActivationForm, CompareForm
+from . import services as learning
+from .forms import ActivationForm, CompareForm, DatasetImportForm
+from .models import Dataset, ImportState
+from .selectors import dataset_counts
 
 
 def _row(version: EmotionModelVersion, active: EmotionModelVersion | None) -> dict:
@@ -110,3 +115,47 @@ def model_rollback(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, f"Rolled back: {activation.version.name} is the active emotion model again.")
     return redirect("learning:model_list")
+
+
+@role_required(Role.ADMIN)
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    form = DatasetImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            messages.error(request, form_errors_text(form))
+        else:
+            try:
+                dataset = learning.dataset_create(admin=request.user, name=form.cleaned_data["name"],
+                                                  archive=form.cleaned_data["archive"],
+                                                  folder=form.cleaned_data["folder"])
+            except CaseActionError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"Importing {dataset.name}: this page follows its progress.")
+                return redirect(dataset)
+    datasets = Dataset.objects.select_related("created_by")
+    return render(request, "learning/dataset_list.html", {"form": form, "datasets": datasets})
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, pk=pk)
+    counts = dataset_counts(dataset)
+    table = [(label, [counts.by_label_gender.get((label, g), 0) for g in counts.genders]) for label in counts.labels]
+    return render(request, "learning/dataset_detail.html", {
+        "dataset": dataset, "counts": counts, "table": table,
+        "running": dataset.state in (ImportState.PENDING, ImportState.IMPORTING),
+        "clips": dataset.clips.all()[:200],
+    })
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def dataset_chart(request: HttpRequest, pk: int) -> HttpResponse:
+    counts = dataset_counts(get_object_or_404(Dataset, pk=pk))
+    series: dict[str, Sequence[float]] = {
+        g: [counts.by_label_gender.get((label, g), 0) for label in counts.labels] for g in counts.genders
+    }
+    png = charts.bars_png(counts.labels, series, "clips per label and gender", "clips")
+    return HttpResponse(png, content_type="image/png")

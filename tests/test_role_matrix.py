@@ -35,6 +35,9 @@ REQUIRED_ROLE = {
     "learning:model_detail": ("admin", "get"),
     "learning:model_confusion": ("admin", "get"),
     "learning:model_promote": ("admin", "post"),
+    "learning:dataset_list": ("admin", "get"),
+    "learning:dataset_detail": ("admin", "get"),
+    "learning:dataset_chart": ("admin", "get"),
     "api:case_list": ("operator", "get"),
     "api:case_detail": ("operator", "get"),
     "api:case_claim": ("operator", "post"),
@@ -78,6 +81,10 @@ def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
         pk = item_id
     elif route.startswith("learning/models/<int:pk>"):
         pk = EmotionModelVersion.objects.get(name="emotion-ravdess-v2").pk
+    elif route.startswith("learning/datasets/<int:pk>"):
+        from learning.models import Dataset
+
+        pk = Dataset.objects.get_or_create(name="matrix", defaults={"source": "-", "created_by_id": _any_user()})[0].pk
     else:
         pk = case_id
     return "/" + (
@@ -88,6 +95,12 @@ def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
         .replace("^", "")
         .replace("$", "")
     )
+
+
+def _any_user() -> int:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.values_list("pk", flat=True).first()
 
 
 @pytest.fixture

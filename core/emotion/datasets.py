@@ -128,9 +128,11 @@ def read_dataset(root: str | Path, *, scheme: str | None = None) -> list[Clip]:
     return clips
 
 
-def read_manifest(manifest: str | Path, *, label_column: str = "label", scheme: str = "manifest") -> list[Clip]:
+def read_manifest(manifest: str | Path, *, label_column: str = "label", scheme: str = "manifest",
+                  require_files: bool = True) -> list[Clip]:
     """Clips listed in a CSV manifest (columns path, label, speaker, gender; paths relative to the
-    manifest's folder), sorted by path. Raises DatasetError for a missing column or file."""
+    manifest's folder), sorted by path. Raises DatasetError for a missing column, or for a missing
+    file unless ``require_files`` is off (the caller then checks which files exist)."""
     import csv
 
     manifest = Path(manifest)
@@ -144,7 +146,7 @@ def read_manifest(manifest: str | Path, *, label_column: str = "label", scheme: 
     clips = []
     for row in rows:
         path = manifest.parent / row["path"]
-        if not path.is_file():
+        if require_files and not path.is_file():
             raise DatasetError(f"{manifest}: {row['path']} does not exist")
         gender = row["gender"].strip().lower()
         clips.append(Clip(path=path, label=row[label_column].strip().lower(), speaker=row["speaker"].strip(),

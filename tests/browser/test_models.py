@@ -28,3 +28,27 @@ def test_an_admin_compares_and_promotes_a_version(login, off_loop, admin_user, a
     expect(page.locator("#activation-history")).to_contain_text("a week in the shadow of v1")
     page.screenshot(path=artifacts / "model-list.png", full_page=True)
     assert off_loop(lambda: EmotionModelActivation.objects.get().version.name) == "emotion-ravdess-v2"
+
+
+def test_an_admin_imports_a_dataset_and_explores_it(login, admin_user, artifacts, ravdess_dir):
+    """The server process imports in a background thread of its own (no broker in the tests)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for actor in ("Actor_01", "Actor_02"):
+            for path in sorted((ravdess_dir / actor).iterdir())[::6]:
+                z.write(path, f"{actor}/{path.name}")
+        z.writestr("readme.txt", "not audio")
+    page = login(admin_user)
+    page.goto("/learning/datasets/")
+    page.fill("#id_name", "ravdess-sample")
+    page.set_input_files("#id_archive", {"name": "sample.zip", "mimeType": "application/zip", "buffer": buffer.getvalue()})
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#state")).to_have_text("Imported", timeout=60_000)
+    expect(page.locator("#counts")).to_contain_text("female")
+    expect(page.locator("#refused")).to_contain_text("readme.txt: not an audio file")
+    chart = page.get_by_alt_text("Clips per label and gender")
+    assert page.evaluate("img => img.complete && img.naturalWidth", chart.element_handle()) > 200
+    page.screenshot(path=artifacts / "dataset-explorer.png", full_page=True)

@@ -1,4 +1,5 @@
-"""Server-rendered pictures for the dashboard and the operations panel (PNG, matplotlib)."""
+"""Server-rendered pictures for the pages (audit dashboard, operations panel, dataset explorer): PNG,
+matplotlib. Plain Python, no Django."""
 
 from __future__ import annotations
 

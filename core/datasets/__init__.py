@@ -1,0 +1,1 @@
+"""Datasets brought in from outside: hostile archives opened safely. Plain Python, no Django."""

@@ -1,0 +1,59 @@
+"""Datasets admins import: each clip decoded and validated once, its audio stored once (by sha256)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class ImportState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    IMPORTING = "importing", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class Dataset(models.Model):
+    """An import job and the dataset it made. Its state and report change while it imports; its clips
+    never change once imported (relabelling and exclusion are logged beside them, never destructive)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    source = models.CharField(max_length=500, help_text="The uploaded archive's name or the server folder.")
+    scheme = models.CharField(max_length=16, blank=True)
+    state = models.CharField(max_length=16, choices=ImportState.choices, default=ImportState.PENDING)
+    progress = models.FloatField(default=0.0)
+    report = models.JSONField(default=dict, blank=True, help_text="What was taken and what was refused, and why.")
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("learning:dataset_detail", args=[self.pk])
+
+
+class DatasetClip(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="clips")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    audio = models.CharField(max_length=300, help_text="The stored file, relative to MEDIA_ROOT (one per sha256).")
+    original_name = models.CharField(max_length=500)
+    label = models.CharField(max_length=32)
+    speaker = models.CharField(max_length=64)
+    gender = models.CharField(max_length=8)
+    synthetic = models.BooleanField(default=False, help_text="112 scheme type 02: a pitch-shifted copy of its speaker's clip.")
+    duration_s = models.FloatField()
+
+    class Meta:
+        ordering = ["dataset_id", "original_name"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "sha256"], name="one_copy_per_dataset")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.label})"

@@ -1,0 +1,172 @@
+"""Dataset imports: one function per verb. The archive and label handling is the pure core's
+(core.datasets); here the job is recorded, run in the background, and its clips stored once."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+import uuid
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from calls.exceptions import CaseActionError, NotAllowed
+from core.audio import AudioError, decode, is_silent
+from core.datasets.archive import ArchiveRefused, extract
+from core.datasets.labelling import label_files
+from core.emotion.datasets import Clip, DatasetError
+
+from .models import Dataset, DatasetClip, ImportState
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY = 10  # clips between progress saves
+
+
+def datasets_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "datasets"
+
+
+def dataset_create(*, admin: Any, name: str, archive: UploadedFile | None = None, folder: str = "") -> Dataset:
+    """Record an import and start it in the background (after the commit)."""
+    if not admin.has_role("admin"):
+        raise NotAllowed("Only an admin can import datasets.")
+    name = name.strip()
+    if not name:
+        raise CaseActionError("Give the dataset a name.")
+    if Dataset.objects.filter(name=name).exists():
+        raise CaseActionError(f"A dataset named {name!r} exists already.")
+    if (archive is None) == (not folder.strip()):
+        raise CaseActionError("Upload an archive or name a server folder (one of the two).")
+    if archive is not None:
+        upload = _store_upload(archive)
+        source, details = archive.name or "archive", {"upload": str(upload)}
+    else:
+        resolved = _allowed_folder(folder.strip())
+        source, details = str(resolved), {"folder": str(resolved)}
+    dataset = Dataset.objects.create(name=name, source=source[:500], created_by=admin, report=details)
+    transaction.on_commit(partial(dataset_import_dispatch, dataset_id=dataset.pk))
+    return dataset
+
+
+def dataset_import_dispatch(*, dataset_id: int) -> None:
+    from analysis.dispatch import run_in_background
+
+    from . import tasks
+
+    if settings.ANALYSIS_BACKEND == "celery":
+        tasks.import_dataset.delay(dataset_id)
+    else:
+        run_in_background("learning", partial(dataset_import_run, dataset_id=dataset_id))
+
+
+def _store_upload(archive: UploadedFile) -> Path:
+    if archive.size and archive.size > settings.DATASET_MAX_UPLOAD_MB * 2**20:
+        raise CaseActionError(f"The archive is larger than {settings.DATASET_MAX_UPLOAD_MB} MB.")
+    uploads = datasets_dir() / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    path = uploads / f"{uuid.uuid4().hex}.archive"  # the uploaded name is never used for a path
+    with path.open("xb") as out:
+        for chunk in archive.chunks():
+            out.write(chunk)
+    return path
+
+
+def _allowed_folder(folder: str) -> Path:
+    path = Path(folder).resolve()
+    roots = [Path(root).resolve() for root in settings.DATASET_IMPORT_ROOTS]
+    if not any(path.is_relative_to(root) for root in roots):
+        raise CaseActionError(f"Server folders can be imported only from: {', '.join(str(r) for r in roots)}.")
+    if not path.is_dir():
+        raise CaseActionError(f"{path} is not a folder.")
+    return path
+
+
+def dataset_import_run(*, dataset_id: int) -> Dataset:
+    """The background job: extract (or walk), label, decode and store each clip once; report."""
+    dataset = Dataset.objects.get(pk=dataset_id)
+    if dataset.state != ImportState.PENDING:
+        return dataset  # a redelivered task: the import ran already
+    _update(dataset, state=ImportState.IMPORTING)
+    work_root = datasets_dir() / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    upload = dataset.report.get("upload")
+    try:
+        with tempfile.TemporaryDirectory(dir=work_root) as work:
+            root, files, refused = _files(dataset, Path(work))
+            labelled = label_files(root, files)
+            taken = _store_clips(dataset, root, labelled.clips, refused)
+        report = {"taken": taken, "refused": [{"file": f, "why": why} for f, why in refused + labelled.refused]}
+        _update(dataset, state=ImportState.DONE, scheme=labelled.scheme, progress=1.0, report=report,
+                finished_at=timezone.now())
+    except (ArchiveRefused, DatasetError) as exc:
+        _update(dataset, state=ImportState.FAILED, error=str(exc), finished_at=timezone.now())
+    except Exception as exc:  # the job must end visibly, whatever happened
+        logger.exception("Import of dataset %s failed", dataset.pk)
+        _update(dataset, state=ImportState.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now())
+    finally:
+        if upload:
+            Path(upload).unlink(missing_ok=True)
+    return dataset
+
+
+def _files(dataset: Dataset, work: Path) -> tuple[Path, list[Path], list[tuple[str, str]]]:
+    upload = dataset.report.get("upload")
+    if upload:
+        extracted = extract(Path(upload), work / "files")
+        return (work / "files").resolve(), [path for _name, path in extracted.files], list(extracted.refused)
+    root = Path(dataset.report["folder"])
+    files, refused = [], []
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink():
+            refused.append((path.relative_to(root).as_posix(), "symbolic link"))
+        elif path.is_file():
+            files.append(path)
+    return root, files, refused
+
+
+def _store_clips(dataset: Dataset, root: Path, clips: list[Clip], refused: list[tuple[str, str]]) -> int:
+    seen: dict[str, str] = {}
+    taken = 0
+    for i, clip in enumerate(clips):
+        name = clip.path.relative_to(root).as_posix()
+        data = clip.path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in seen:
+            refused.append((name, f"the same audio as {seen[sha]}"))
+            continue
+        try:
+            decoded = decode(clip.path, max_seconds=settings.MAX_AUDIO_SECONDS)
+        except AudioError as exc:
+            refused.append((name, str(exc)))
+            continue
+        if is_silent(decoded.samples):
+            refused.append((name, "silent"))
+            continue
+        seen[sha] = name
+        stored = Path("datasets") / "clips" / sha[:2] / f"{sha}{clip.path.suffix.lower()}"
+        target = Path(settings.MEDIA_ROOT) / stored
+        if not target.exists():  # stored once, whichever dataset brought it first
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(clip.path, target)
+        DatasetClip.objects.create(
+            dataset=dataset, sha256=sha, audio=stored.as_posix(), original_name=name[:500], label=clip.label,
+            speaker=clip.speaker, gender=clip.gender, synthetic=clip.extra.get("type") == "synthetic",
+            duration_s=round(decoded.duration_s, 3),
+        )
+        taken += 1
+        if (i + 1) % PROGRESS_EVERY == 0:
+            _update(dataset, progress=(i + 1) / len(clips))
+    return taken
+
+
+def _update(dataset: Dataset, **fields: Any) -> None:
+    for key, value in fields.items():
+        setattr(dataset, key, value)
+    dataset.save(update_fields=list(fields))

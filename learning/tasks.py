@@ -1,0 +1,10 @@
+"""Celery task: a thin wrapper over the import service (which refuses to run an import twice)."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="learning.import_dataset", acks_late=True, reject_on_worker_lost=True)
+def import_dataset(dataset_id: int) -> None:
+    services.dataset_import_run(dataset_id=dataset_id)
