@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 
@@ -20,3 +22,15 @@ class DatasetImportForm(forms.Form):
                               "manifest.csv (path,label,speaker,gender), e.g. an audit export.")
     folder = forms.CharField(required=False, max_length=500, help_text="…or a folder on the server, inside the "
                              "allowed import folders.")
+
+
+class TrainingRunForm(forms.Form):
+    dataset: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, empty_label=None)
+    folds = forms.IntegerField(min_value=2, max_value=10, initial=6,
+                               help_text="Folds by speaker: every figure is on speakers the model never heard.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .models import Dataset, ImportState
+
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = Dataset.objects.filter(state=ImportState.DONE)  # type: ignore[attr-defined]

@@ -57,3 +57,42 @@ class DatasetClip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.label})"
+
+
+class RunState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    RUNNING = "running", "Training"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TrainingRun(models.Model):
+    """One training of a Whisper-encoder head on a dataset: a job record (state, progress) whose
+    result is an immutable registered model version."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="training_runs")
+    folds = models.PositiveSmallIntegerField(default=6, help_text="Folds by speaker for the held-out figures.")
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.PENDING)
+    progress = models.FloatField(default=0.0)
+    message = models.CharField(max_length=300, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    version = models.ForeignKey("analysis.EmotionModelVersion", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Training run {self.pk} on {self.dataset}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("learning:training_detail", args=[self.pk])
+
+    @property
+    def active(self) -> bool:
+        return self.state in (RunState.PENDING, RunState.RUNNING)

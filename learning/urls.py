@@ -14,4 +14,7 @@ urlpatterns = [
     path("datasets/", views.dataset_list, name="dataset_list"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
     path("datasets/<int:pk>/chart.png", views.dataset_chart, name="dataset_chart"),
+    path("training/", views.training_list, name="training_list"),
+    path("training/<int:pk>/", views.training_detail, name="training_detail"),
+    path("training/<int:pk>/cancel/", views.training_cancel, name="training_cancel"),
 ]

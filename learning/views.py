@@ -20,8 +20,9 @@ from calls.forms import form_errors_text
 from core import charts
 
 from . import services as learning
-from .forms import ActivationForm, CompareForm, DatasetImportForm
-from .models import Dataset, ImportState
+from . import training
+from .forms import ActivationForm, CompareForm, DatasetImportForm, TrainingRunForm
+from .models import Dataset, ImportState, TrainingRun
 from .selectors import dataset_counts
 
 
@@ -159,3 +160,42 @@ def dataset_chart(request: HttpRequest, pk: int) -> HttpResponse:
     }
     png = charts.bars_png(counts.labels, series, "clips per label and gender", "clips")
     return HttpResponse(png, content_type="image/png")
+
+
+@role_required(Role.ADMIN)
+def training_list(request: HttpRequest) -> HttpResponse:
+    form = TrainingRunForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            messages.error(request, form_errors_text(form))
+        else:
+            try:
+                run = training.training_run_start(admin=request.user, dataset=form.cleaned_data["dataset"],
+                                                  folds=form.cleaned_data["folds"])
+            except CaseActionError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"Training on {run.dataset.name} started.")
+                return redirect(run)
+    runs = TrainingRun.objects.select_related("dataset", "version", "started_by")[:50]
+    return render(request, "learning/training_list.html", {"form": form, "runs": runs})
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def training_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(TrainingRun.objects.select_related("dataset", "version", "started_by"), pk=pk)
+    return render(request, "learning/training_detail.html", {"run": run})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def training_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(TrainingRun, pk=pk)
+    try:
+        training.training_run_cancel(run=run, admin=request.user)
+    except CaseActionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Cancelling: the run stops after its current step.")
+    return redirect(run)

@@ -160,3 +160,37 @@ def test_a_failing_model_leaves_a_visible_high_priority_case(worker, case_factor
     assert "Analysis problem" in client.get(case.get_absolute_url()).content.decode()
     assert settings.ANALYSIS_BACKEND == "celery"
     assert Case.objects.count() == 1
+
+
+def test_a_running_worker_follows_a_promotion_on_its_next_call(worker, case_factory, upload, admin_user):
+    from analysis.models import EmotionModelVersion
+    from analysis.services import emotion_model_promote
+
+    worker()
+    first = case_factory(audio=upload("wav"))
+    wait_for(lambda: analysis_state(first) == AnalysisState.DONE, 120, "the first analysis")
+    emotion_model_promote(version=EmotionModelVersion.objects.get(name="emotion-ravdess-v2"), admin=admin_user,
+                          reason="switch without a restart")
+    second = case_factory(audio=upload("wav"))
+    wait_for(lambda: analysis_state(second) == AnalysisState.DONE, 180, "the second analysis")
+    used = dict(AnalysisStep.objects.filter(name=StepName.EMOTION).values_list("recording__case", "emotion_model__name"))
+    assert used == {first.pk: "emotion-whisper-v1", second.pk: "emotion-ravdess-v2"}
+
+
+def test_a_tiny_training_run_on_the_worker_makes_a_registered_version(worker, admin_user, ravdess_dir):
+    from learning import training
+    from learning.models import RunState, TrainingRun
+    from tests.test_training_runs import imported_ravdess
+
+    dataset = imported_ravdess(admin_user, ravdess_dir)
+    worker()
+    run = training.training_run_start(admin=admin_user, dataset=dataset, folds=2)  # dispatched on commit
+
+    def finished():
+        run.refresh_from_db()
+        return not run.active
+
+    wait_for(finished, 180, "the training run")
+    run = TrainingRun.objects.select_related("version").get(pk=run.pk)
+    assert run.state == RunState.DONE, run.error
+    assert run.version.name == f"emotion-tiny-run{run.pk}" and run.version.metadata["metrics"]["held_out"]["folds"]

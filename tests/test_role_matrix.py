@@ -38,6 +38,9 @@ REQUIRED_ROLE = {
     "learning:dataset_list": ("admin", "get"),
     "learning:dataset_detail": ("admin", "get"),
     "learning:dataset_chart": ("admin", "get"),
+    "learning:training_list": ("admin", "get"),
+    "learning:training_detail": ("admin", "get"),
+    "learning:training_cancel": ("admin", "post"),
     "api:case_list": ("operator", "get"),
     "api:case_detail": ("operator", "get"),
     "api:case_claim": ("operator", "post"),
@@ -82,9 +85,12 @@ def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
     elif route.startswith("learning/models/<int:pk>"):
         pk = EmotionModelVersion.objects.get(name="emotion-ravdess-v2").pk
     elif route.startswith("learning/datasets/<int:pk>"):
-        from learning.models import Dataset
 
-        pk = Dataset.objects.get_or_create(name="matrix", defaults={"source": "-", "created_by_id": _any_user()})[0].pk
+        pk = _matrix_dataset().pk
+    elif route.startswith("learning/training/<int:pk>"):
+        from learning.models import TrainingRun
+
+        pk = TrainingRun.objects.get_or_create(dataset=_matrix_dataset(), defaults={"started_by_id": _any_user()})[0].pk
     else:
         pk = case_id
     return "/" + (
@@ -95,6 +101,12 @@ def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
         .replace("^", "")
         .replace("$", "")
     )
+
+
+def _matrix_dataset():
+    from learning.models import Dataset
+
+    return Dataset.objects.get_or_create(name="matrix", defaults={"source": "-", "created_by_id": _any_user()})[0]
 
 
 def _any_user() -> int:

@@ -90,7 +90,10 @@ def choose_settings(embeddings: np.ndarray, y: np.ndarray, speakers: np.ndarray,
                     log: Callable[[str], None] = lambda s: None) -> tuple[tuple[int, ...], float, dict[str, float]]:
     """(layers, C) with the best mean unweighted accuracy on held-out training speakers."""
     groups = sorted(set(speakers[ids].tolist()))
-    folds = [groups[i::search.inner_folds] for i in range(search.inner_folds)]
+    if len(groups) < 2:
+        raise ValueError("Choosing the head's settings needs at least two training speakers.")
+    inner = min(search.inner_folds, len(groups))  # a small dataset: one speaker per inner fold
+    folds = [groups[i::inner] for i in range(inner)]
     scores: dict[str, float] = {}
     for layers in search.layer_options:
         for c in search.c_options:

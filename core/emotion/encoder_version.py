@@ -52,13 +52,16 @@ def train_encoder_model(
     progress_callback: Callable[[int, int, dict[str, Any]], None] | None = None,
     log: Callable[[str], None] = print,
     overwrite: bool = False,
+    clips: Sequence[Clip] | None = None,
+    scheme: str | None = None,
 ) -> dict[str, Any]:
-    """Train into `out`; return the metadata (also written). `cross_corpus` is (clips, a name)."""
+    """Train into `out`; return the metadata (also written). `cross_corpus` is (clips, a name).
+    `clips` (all under `dataset`, e.g. an imported dataset's stored files) replaces reading names."""
     started = time.perf_counter()
     dataset, out = Path(dataset), Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty (use overwrite).")
-    clips = read_dataset(dataset)
+    clips = sorted(clips, key=lambda c: str(c.path)) if clips is not None else read_dataset(dataset)
     labels = labels_of(clips)
     if len(labels) < 2 or len({c.speaker for c in clips}) < folds:
         raise ValueError(f"Need at least two labels and {folds} speakers to train and judge a model.")
@@ -92,7 +95,7 @@ def train_encoder_model(
         "encoder": {"model": MODEL_NAME, "model_sha256": encoder.model_checksum, "layers": list(layers),
                     "pooling": "mean+std over the clip's frames"},
         "labels": labels, "sample_rate": DEFAULT_CONFIG.sample_rate, "feature_config": DEFAULT_CONFIG.to_dict(),
-        "dataset": {"path": str(dataset), "scheme": clips[0].scheme, "fingerprint": fp, "n_clips": len(clips)},
+        "dataset": {"path": str(dataset), "scheme": scheme or clips[0].scheme, "fingerprint": fp, "n_clips": len(clips)},
         "speaker_genders": speaker_genders(clips),
         "training": {"head": "multinomial logistic regression", "c": c, "layers": list(layers),
                      "search": {"layers": [list(opt) for opt in search.layer_options], "c": list(search.c_options),

@@ -52,3 +52,32 @@ def test_an_admin_imports_a_dataset_and_explores_it(login, admin_user, artifacts
     chart = page.get_by_alt_text("Clips per label and gender")
     assert page.evaluate("img => img.complete && img.naturalWidth", chart.element_handle()) > 200
     page.screenshot(path=artifacts / "dataset-explorer.png", full_page=True)
+
+
+def test_an_admin_follows_a_training_run_live(login, admin_user, artifacts, ravdess_dir):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for actor in range(1, 5):
+            for path in sorted((ravdess_dir / f"Actor_{actor:02d}").iterdir())[::8]:
+                z.write(path, path.name)
+    page = login(admin_user)
+    page.goto("/learning/datasets/")
+    page.fill("#id_name", "four-actors")
+    page.set_input_files("#id_archive", {"name": "four.zip", "mimeType": "application/zip", "buffer": buffer.getvalue()})
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#state")).to_have_text("Imported", timeout=60_000)
+
+    page.goto("/learning/training/")
+    page.select_option("#id_dataset", label="four-actors")
+    page.fill("#id_folds", "2")
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator("#live-indicator")).to_have_text("● Live")
+    page.evaluate("window.stillTheSamePage = true")
+    expect(page.locator("#run-message")).to_contain_text("fold 1 of 2", timeout=120_000)
+    page.screenshot(path=artifacts / "training-run.png", full_page=True)
+    expect(page.locator("#run-state")).to_have_text("Done", timeout=120_000)
+    expect(page.locator("#run-result")).to_contain_text("emotion-four-actors-run")
+    assert page.evaluate("window.stillTheSamePage") is True  # followed over the websocket, never reloaded

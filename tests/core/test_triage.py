@@ -817,9 +817,10 @@ def test_the_voice_alone_never_demotes_a_call_below_a_typical_genuine_one(config
 
 
 @PROPERTY
-@given(config=any_config, evidence=evidences(override=False), other=probabilities)
-def test_an_untrusted_model_moves_nothing(config, evidence, other):
-    assume(evidence.emotion_probabilities is not None and not evidence.emotion_failed)
+@given(config=any_config, evidence=evidences(override=False), heard=probabilities, other=probabilities)
+def test_an_untrusted_model_moves_nothing(config, evidence, heard, other):
+    # A voice analysis that succeeded (built, not filtered for: most drawn evidence has none).
+    evidence = with_(evidence, emotion_probabilities=heard, emotion_failed=False)
     a = triage(with_(evidence, acoustic_trust=0.0), config)
     b = triage(with_(evidence, acoustic_trust=0.0, emotion_probabilities=other), config)
     assert a.base_score == pytest.approx(b.base_score, abs=1e-6)
