@@ -156,3 +156,36 @@ class EmotionModelActivation(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.version} by {self.activated_by} at {self.activated_at:%Y-%m-%d %H:%M}"
+
+
+class EmotionModelChallenger(AppendOnlyModel):
+    """Which version scores new calls in the shadow of the active one (the latest row; a row without a
+    version ends the shadowing). Shadow predictions never touch a case's priority."""
+
+    version = models.ForeignKey(EmotionModelVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="challenges")
+    reason = models.TextField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-set_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Challenger {self.version or 'none'} from {self.set_at:%Y-%m-%d %H:%M}"
+
+
+class ShadowPrediction(AppendOnlyModel):
+    """A challenger's prediction on a recording, kept beside the active version's (never scored)."""
+
+    recording = models.ForeignKey("calls.Recording", on_delete=models.PROTECT, related_name="shadow_predictions")
+    version = models.ForeignKey(EmotionModelVersion, on_delete=models.PROTECT, related_name="shadow_predictions")
+    result = models.JSONField(help_text="The challenger's EmotionPrediction.to_dict().")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["recording", "version"], name="one_shadow_per_version")]
+
+    def __str__(self) -> str:
+        return f"{self.version} on recording {self.recording_id}"

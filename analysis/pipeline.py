@@ -27,8 +27,8 @@ from core.kernels import compile_kernels
 from core.speech.transcript import Transcript
 from core.text.analysis import TextAnalysis
 
-from .models import AnalysisStep, EmotionModelVersion, StepName, StepState
-from .selectors import emotion_model_active
+from .models import AnalysisStep, EmotionModelVersion, ShadowPrediction, StepName, StepState
+from .selectors import emotion_model_active, emotion_model_challenger_current, emotion_model_folder
 from .services import case_rescore
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ def run_emotion(recording_id: int) -> None:
     recording = Recording.objects.select_related("case").get(pk=recording_id)
     _run_step(recording, StepName.EMOTION, EmotionPrediction, lambda: _classify(recording))
     _rescore(recording)
+    _shadow(recording)  # after the score: the queue never waits for the challenger
     _save_picture(recording)  # after the score: the queue must not wait for a drawing
 
 
@@ -117,6 +118,20 @@ def _classify(recording: Recording) -> tuple[EmotionPrediction, str]:
     if prediction.gender is None:  # the CNN versions' hint is a model of its own
         prediction = dataclasses.replace(prediction, gender=estimate_gender(samples, model_dir=model.path))
     return prediction, prediction.model_version
+
+
+def _shadow(recording: Recording) -> None:
+    """The challenger's prediction, kept beside the active one's; best effort, never scored."""
+    from core.emotion.classifier import load_classifier
+
+    challenger = emotion_model_challenger_current()
+    if challenger is None or ShadowPrediction.objects.filter(recording=recording, version=challenger).exists():
+        return
+    try:
+        prediction = load_classifier(emotion_model_folder(challenger)).classify(_samples(recording))
+        ShadowPrediction.objects.create(recording=recording, version=challenger, result=prediction.to_dict())
+    except Exception:
+        logger.exception("Challenger %s failed on recording %s", challenger, recording.pk)
 
 
 def _transcribe(recording: Recording) -> tuple[Transcript, str]:

@@ -22,7 +22,9 @@ from core.triage.config import DEFAULT_CONFIG, NOT_DETECTED, TriageConfig, categ
 from .models import (
     AnalysisStep,
     EmotionModelActivation,
+    EmotionModelChallenger,
     EmotionModelVersion,
+    ShadowPrediction,
     StepName,
     StepState,
     TriageScore,
@@ -146,6 +148,37 @@ def emotion_model_promotion_blockers(version: EmotionModelVersion, config: Triag
     except ModelError as exc:
         blockers.append(f"its folder cannot be read ({exc})")
     return blockers
+
+
+def emotion_model_challenger_current() -> EmotionModelVersion | None:
+    """The version scoring new calls in the shadow of the active one (None: none, or it is active now)."""
+    latest = EmotionModelChallenger.objects.select_related("version").first()
+    if latest is None or latest.version is None or latest.version == emotion_model_version_active():
+        return None
+    return latest.version
+
+
+@dataclass(frozen=True)
+class ShadowComparison:
+    """How a challenger differed from the version that scored the same calls."""
+
+    calls: int
+    same_top_label: float | None
+    mean_probability_difference: float | None  # half the L1 distance, 0..1
+
+
+def shadow_comparison(active: EmotionModelVersion, challenger: EmotionModelVersion) -> ShadowComparison:
+    scored = dict(AnalysisStep.objects.filter(name=StepName.EMOTION, state=StepState.DONE, emotion_model=active)
+                  .values_list("recording_id", "result"))
+    same, differences = 0, []
+    for recording_id, result in ShadowPrediction.objects.filter(version=challenger, recording_id__in=scored) \
+            .values_list("recording_id", "result"):
+        ours, theirs = scored[recording_id]["probabilities"], result["probabilities"]
+        same += max(ours, key=ours.get) == max(theirs, key=theirs.get)
+        labels = set(ours) | set(theirs)
+        differences.append(sum(abs(ours.get(k, 0.0) - theirs.get(k, 0.0)) for k in labels) / 2)
+    n = len(differences)
+    return ShadowComparison(n, same / n if n else None, sum(differences) / n if n else None)
 
 
 def emotion_model_reliability(version: str) -> dict[str, float] | None:

@@ -28,6 +28,7 @@ from .models import (
     ActivationAction,
     AnalysisStep,
     EmotionModelActivation,
+    EmotionModelChallenger,
     EmotionModelVersion,
     StepName,
     StepState,
@@ -38,6 +39,7 @@ from .selectors import (
     CaseAnalysis,
     case_analysis_get,
     confirmed_prank_count,
+    emotion_model_folder,
     emotion_model_previous,
     emotion_model_promotion_blockers,
     emotion_model_reliability,
@@ -264,3 +266,21 @@ def _activate(*, version: EmotionModelVersion, admin: Any, reason: str, action: 
                                                            activated_by=admin)
     logger.info("Emotion model %s: %s by %s (%s)", action, version.name, admin, reason.strip())
     return activation
+
+
+def emotion_model_challenger_set(*, version: EmotionModelVersion | None, admin: Any,
+                                 reason: str) -> EmotionModelChallenger:
+    """Shadow the active version with another (None stops): it scores new calls beside it, never
+    touching their priority."""
+    if not admin.has_role("admin"):
+        raise NotAllowed("Only an admin can choose a challenger.")
+    if not reason.strip():
+        raise CaseActionError("Say why (it is kept with the change).")
+    if version is not None:
+        if version == emotion_model_version_active():
+            raise CaseActionError(f"{version.name} is the active version: a challenger must be another one.")
+        try:
+            read_metadata(emotion_model_folder(version))
+        except ModelError as exc:
+            raise CaseActionError(f"{version.name} cannot be loaded: {exc}") from exc
+    return EmotionModelChallenger.objects.create(version=version, reason=reason.strip(), set_by=admin)

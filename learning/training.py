@@ -42,7 +42,7 @@ def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6) -> Train
     if len(labels) < 2:
         raise CaseActionError(f"{dataset.name} has {len(labels)} label(s); a model needs at least two.")
     split = [f for f in balanced_folds(_clips(dataset), folds) if f]
-    if len(split) < 2 or any(len(speakers - set(held)) < 2 for held in split):
+    if len(speakers) < folds or len(split) < 2 or any(len(speakers - set(held)) < 2 for held in split):
         raise CaseActionError(f"{dataset.name} has {len(speakers)} speaker(s): too few for {folds} folds by speaker "
                               "(each fold must leave at least two speakers to train on; every figure is on "
                               "speakers the model never heard).")

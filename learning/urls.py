@@ -11,6 +11,7 @@ urlpatterns = [
     path("models/<int:pk>/", views.model_detail, name="model_detail"),
     path("models/<int:pk>/confusion.png", views.model_confusion, name="model_confusion"),
     path("models/<int:pk>/promote/", views.model_promote, name="model_promote"),
+    path("models/<int:pk>/challenger/", views.model_challenger, name="model_challenger"),
     path("datasets/", views.dataset_list, name="dataset_list"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
     path("datasets/<int:pk>/chart.png", views.dataset_chart, name="dataset_chart"),

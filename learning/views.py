@@ -28,6 +28,7 @@ from .selectors import dataset_counts
 
 def _row(version: EmotionModelVersion, active: EmotionModelVersion | None) -> dict:
     return {"version": version, "figures": selectors.emotion_model_figures(version), "active": version == active,
+            "challenger": version == selectors.emotion_model_challenger_current(),
             "blockers": selectors.emotion_model_promotion_blockers(version, selectors.triage_config_active())}
 
 
@@ -81,8 +82,13 @@ def model_compare(request: HttpRequest) -> HttpResponse:
     labels = list(dict.fromkeys(pair[0].labels + pair[1].labels))
     recall = [(label, [r["figures"].recall.get(label) for r in rows]) for label in labels]
     same_protocol = rows[0]["figures"].protocol == rows[1]["figures"].protocol
+    challenger = selectors.emotion_model_challenger_current()
+    shadow = None
+    if active is not None and challenger is not None and {active, challenger} == set(pair):
+        shadow = selectors.shadow_comparison(active, challenger)
     return render(request, "learning/model_compare.html", {"rows": rows, "recall": recall,
-                                                           "same_protocol": same_protocol})
+                                                           "same_protocol": same_protocol, "shadow": shadow,
+                                                           "challenger": challenger, "active": active})
 
 
 @role_required(Role.ADMIN)
@@ -199,3 +205,23 @@ def training_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Cancelling: the run stops after its current step.")
     return redirect(run)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def model_challenger(request: HttpRequest, pk: int) -> HttpResponse:
+    version = get_object_or_404(EmotionModelVersion, pk=pk)
+    form = ActivationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("learning:model_detail", pk=pk)
+    stop = request.POST.get("action") == "stop"
+    try:
+        services.emotion_model_challenger_set(version=None if stop else version, admin=request.user,
+                                              reason=form.cleaned_data["reason"])
+    except CaseActionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "No challenger now." if stop else
+                         f"{version.name} now scores new calls in the shadow of the active version (never their priority).")
+    return redirect("learning:model_detail", pk=pk)

@@ -166,3 +166,36 @@ def test_the_next_call_is_analysed_by_the_promoted_version(settings, case_factor
     assert steps[first.pk].emotion_model.name == "emotion-whisper-v1"
     assert steps[second.pk].emotion_model.name == "emotion-ravdess-v2"
     assert steps[second.pk].state == "done"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_challenger_scores_in_the_shadow_and_never_moves_a_priority(settings, case_factory, upload, admin_user,
+                                                                      client):
+    from analysis.models import ShadowPrediction, TriageScore
+
+    settings.ANALYSIS_BACKEND = "inprocess"
+    cnn, whisper = v("emotion-ravdess-v2"), v("emotion-whisper-v1")
+    with pytest.raises(CaseActionError, match="a challenger must be another one"):
+        services.emotion_model_challenger_set(version=whisper, admin=admin_user, reason="itself")
+    services.emotion_model_challenger_set(version=cnn, admin=admin_user, reason="a week in the shadow")
+    assert selectors.emotion_model_challenger_current() == cnn
+    case = case_factory(audio=upload("wav"))
+    dispatch.wait_for_inprocess(timeout=180)
+    shadow = ShadowPrediction.objects.get()
+    assert shadow.version == cnn and shadow.recording.case_id == case.pk
+    active_step = AnalysisStep.objects.get(recording__case=case, name=StepName.EMOTION)
+    assert active_step.emotion_model == whisper and active_step.result != shadow.result
+    # The priority is the active version's alone: scoring again without the shadow gives the same.
+    case.refresh_from_db()
+    final = TriageScore.objects.filter(case=case).first()
+    assert not any("emotion-ravdess-v2" in r for r in final.reasons)
+    assert services.case_rescore(case_id=case.pk).base_score == pytest.approx(case.priority_base)
+    comparison = selectors.shadow_comparison(whisper, cnn)
+    assert comparison.calls == 1 and comparison.same_top_label in (0.0, 1.0)
+    assert 0.0 <= comparison.mean_probability_difference <= 1.0
+    client.force_login(admin_user)
+    page = client.get(f"/learning/models/compare/?a={whisper.pk}&b={cnn.pk}").content.decode()
+    assert "1 call scored by both emotion-whisper-v1 (active) and" in page
+    response = client.submit(f"/learning/models/{cnn.pk}/", f"/learning/models/{cnn.pk}/challenger/",
+                             {"reason": "enough", "action": "stop"}, follow=True)
+    assert b"No challenger now." in response.content and selectors.emotion_model_challenger_current() is None

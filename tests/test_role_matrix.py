@@ -35,6 +35,7 @@ REQUIRED_ROLE = {
     "learning:model_detail": ("admin", "get"),
     "learning:model_confusion": ("admin", "get"),
     "learning:model_promote": ("admin", "post"),
+    "learning:model_challenger": ("admin", "post"),
     "learning:dataset_list": ("admin", "get"),
     "learning:dataset_detail": ("admin", "get"),
     "learning:dataset_chart": ("admin", "get"),

@@ -89,3 +89,27 @@ def test_the_pages_start_show_and_cancel_a_run(client, admin_user, ravdess_dir):
     assert b"Cancelled" in response.content and TrainingRun.objects.get().state == RunState.CANCELLED
     bad = client.submit("/learning/training/", data={"dataset": dataset.pk, "folds": 40})
     assert bad.status_code == 200 and b"less than or equal to 10" in bad.content and TrainingRun.objects.count() == 1
+
+
+def test_the_commands_import_and_train_for_scripts(admin_user, ravdess_dir, tmp_path, settings):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    archive = tmp_path / "four.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for actor in range(1, 5):
+            for path in sorted((ravdess_dir / f"Actor_{actor:02d}").iterdir())[::8]:
+                z.write(path, path.name)
+    out = io.StringIO()
+    call_command("dataset_import", "cli", "--archive", str(archive), "--user", admin_user.username, "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["state"] == "done" and report["taken"] == 32 and report["scheme"] == "ravdess"
+    out = io.StringIO()
+    call_command("training_run", "cli", "--user", admin_user.username, "--folds", "2", "--json", stdout=out)
+    trained = json.loads(out.getvalue())
+    assert trained["version"].startswith("emotion-cli-run") and trained["figures"]["protocol"] == "2 folds by speaker"
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("dataset_import", "cli", "--archive", str(archive), "--user", admin_user.username)
+    with pytest.raises(CommandError, match="too few for 6 folds"):
+        call_command("training_run", "cli", "--user", admin_user.username)
