@@ -1,4 +1,3 @@
-import json
 from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
@@ -24,49 +23,82 @@ class PriorityOverrideForm(forms.Form):
         self.helper.add_input(Submit("submit", "Set priority", css_class="btn-warning"))
 
 
-class JSONObjectField(forms.CharField):
-    widget = forms.Textarea(attrs={"rows": 8, "class": "font-monospace"})
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
-        if not isinstance(parsed, dict):
-            raise forms.ValidationError("Give a JSON object, e.g. {\"fearful\": \"stressful\"}.")
-        return parsed
-
-    def prepare_value(self, value):
-        return json.dumps(value, indent=2, sort_keys=True) if isinstance(value, dict) else value
+# What each weight does, for the form's help texts (the policy is core/triage/policy.py).
+WEIGHT_HELP = {
+    "baseline": "Points every call starts with.",
+    "distress": "Points at full acoustic distress (weighted by the model's measured trust).",
+    "severity": "Points at full severity from the words.",
+    "abusive": "Points for abusive language (it is shown as a reason either way).",
+    "prank": "Most points a certain prank loses (at most 50).",
+    "unknown_distress": "Distress (0–1) used when the voice analysis is missing or failed; at least a typical call's 0.5.",
+    "unknown_severity": "Severity (0–1) used when the words are missing, failed or unsure; at least 0.5.",
+    "prank_acoustic": "How much a voice's prank cue counts (0–1).",
+    "prank_words": "How much the words' prank likelihood counts (0–1).",
+    "prank_history": "How much confirmed pranks from the same number count (0–1).",
+}
 
 
 class TriageSettingsForm(forms.Form):
-    weights = JSONObjectField()
-    label_mapping = JSONObjectField(help_text="Model label → triage category ("
-                                    + ", ".join(CATEGORIES) + ").")
-    max_wait_seconds = forms.FloatField(min_value=10, help_text="After this wait a call is first in the queue.")
-    prank_history_days = forms.IntegerField(min_value=1, max_value=365)
-    note = forms.CharField(max_length=500, required=False, help_text="Why this change.")
+    """Every weight, category and label as a field of its own, with what it does; the whole is
+    validated by TriageConfig (which refuses anything that could bury a genuine call)."""
 
-    def __init__(self, *args, **kwargs):
+    max_wait_seconds = forms.FloatField(min_value=10, help_text="After this wait a call is first in the queue.")
+    prank_history_days = forms.IntegerField(min_value=1, max_value=365,
+                                            help_text="How far back confirmed pranks from a number count.")
+    note = forms.CharField(max_length=500, required=False, help_text="Why this change (kept with the version).")
+
+    def __init__(self, *args: Any, config: TriageConfig, model_labels: list[str] | None = None, **kwargs: Any):
+        kwargs.setdefault("initial", self.initial_from(config))
         super().__init__(*args, **kwargs)
+        for name, value in config.weights.items():
+            if isinstance(value, dict):
+                continue
+            self.fields[f"w_{name}"] = forms.FloatField(label=name.replace("_", " "), help_text=WEIGHT_HELP.get(name, ""))
+        for category in CATEGORIES:
+            self.fields[f"c_{category}"] = forms.FloatField(
+                label=f"distress of '{category}'", min_value=0, max_value=1,
+                help_text="How distressed a voice in this category counts (0–1).")
+        labels = list(dict.fromkeys([*config.label_mapping, *(model_labels or [])]))
+        for label in labels:
+            self.fields[f"m_{label}"] = forms.ChoiceField(
+                label=f"model label '{label}'", choices=[("", "(not mapped)"), *[(c, c) for c in CATEGORIES]],
+                required=False, help_text="The triage category this model label counts as.")
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save as new version"))
+
+    @staticmethod
+    def initial_from(config: TriageConfig) -> dict[str, Any]:
+        initial: dict[str, Any] = {"max_wait_seconds": config.max_wait_seconds,
+                                   "prank_history_days": config.prank_history_days}
+        for name, value in config.weights.items():
+            if isinstance(value, dict):
+                initial.update({f"c_{k}": v for k, v in value.items()})
+            else:
+                initial[f"w_{name}"] = value
+        initial.update({f"m_{label}": category for label, category in config.label_mapping.items()})
+        return initial
 
     def clean(self) -> dict[str, Any]:
         # Form.clean() returns cleaned_data, never None (the stubs allow None for overrides).
         data = cast(dict[str, Any], super().clean())
         if self.errors:
             return data
+        weights: dict[str, Any] = {k[2:]: v for k, v in data.items() if k.startswith("w_")}
+        weights["category_distress"] = {k[2:]: v for k, v in data.items() if k.startswith("c_")}
+        mapping = {k[2:]: v for k, v in data.items() if k.startswith("m_") and v}
         try:
-            TriageConfig(
-                version=1,
-                weights=data["weights"],
-                label_mapping=data["label_mapping"],
-                max_wait_seconds=data["max_wait_seconds"],
-                prank_history_days=data["prank_history_days"],
-            )
+            TriageConfig(version=1, weights=weights, label_mapping=mapping,
+                         max_wait_seconds=data["max_wait_seconds"], prank_history_days=data["prank_history_days"])
         except ConfigError as exc:
             raise forms.ValidationError(str(exc)) from exc
-        return data
+        return {"weights": weights, "label_mapping": mapping, "max_wait_seconds": data["max_wait_seconds"],
+                "prank_history_days": data["prank_history_days"], "note": data.get("note", "")}
+
+
+class SettingsRestoreForm(forms.Form):
+    note = forms.CharField(max_length=500, required=False)
+
+
+class SettingsCompareForm(forms.Form):
+    a = forms.IntegerField(min_value=1)
+    b = forms.IntegerField(min_value=1)

@@ -208,6 +208,26 @@ def emotion_model_labels(choice: EmotionModelChoice) -> list[str]:
         return []
 
 
+def triage_settings_config(version: int) -> TriageConfig | None:
+    """A settings version as a config: a stored one, or the built-in defaults (version 1 until saved)."""
+    row = TriageSettings.objects.filter(version=version).first()
+    if row is not None:
+        return row.as_config()
+    return DEFAULT_CONFIG if version == DEFAULT_CONFIG.version else None
+
+
+def triage_settings_flat(config: TriageConfig) -> dict[str, Any]:
+    """Every setting of a version under one readable name (for comparing two)."""
+    flat: dict[str, Any] = {"max wait (s)": config.max_wait_seconds, "prank history (days)": config.prank_history_days}
+    for name, value in config.weights.items():
+        if isinstance(value, dict):
+            flat.update({f"distress of {k}": v for k, v in value.items()})
+        else:
+            flat[f"weight {name}"] = value
+    flat.update({f"label {k}": v for k, v in sorted(config.label_mapping.items())})
+    return flat
+
+
 def triage_config_active() -> TriageConfig:
     current = TriageSettings.objects.order_by("-version").first()
     return current.as_config() if current else DEFAULT_CONFIG

@@ -45,6 +45,7 @@ from .selectors import (
     emotion_model_reliability,
     emotion_model_version_active,
     triage_config_active,
+    triage_settings_config,
 )
 
 logger = logging.getLogger(__name__)
@@ -180,6 +181,17 @@ def triage_settings_save(
         )
         signals.triage_settings_saved.send(sender=TriageSettings, settings=saved)
     return saved
+
+
+def triage_settings_restore(*, admin: Any, version: int, note: str = "") -> TriageSettings:
+    """Roll back: an earlier version's settings saved again as the newest version (history stays)."""
+    config = triage_settings_config(version)
+    if config is None:
+        raise CaseActionError(f"There is no triage settings version {version}.")
+    return triage_settings_save(admin=admin, weights=config.weights, label_mapping=config.label_mapping,
+                                max_wait_seconds=config.max_wait_seconds,
+                                prank_history_days=config.prank_history_days,
+                                note=f"restored v{version}" + (f": {note.strip()}" if note.strip() else ""))
 
 
 def open_cases_rescore() -> int:

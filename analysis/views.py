@@ -12,12 +12,19 @@ from accounts.permissions import role_required
 from calls.exceptions import CaseActionError
 from calls.forms import form_errors_text
 from calls.selectors import cases_visible_to
+from core.triage.config import DEFAULT_CONFIG, ConfigError
 
 from . import services
-from .forms import PriorityOverrideForm, TriageSettingsForm
+from .forms import PriorityOverrideForm, SettingsCompareForm, SettingsRestoreForm, TriageSettingsForm
 from .models import TriageSettings
 from .panels import analysis_panel_render
-from .selectors import triage_config_active
+from .selectors import (
+    emotion_model_active,
+    emotion_model_labels,
+    triage_config_active,
+    triage_settings_config,
+    triage_settings_flat,
+)
 
 
 @role_required(Role.OPERATOR)
@@ -50,10 +57,44 @@ def priority_override(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.ADMIN)
 def triage_settings(request: HttpRequest) -> HttpResponse:
     current = triage_config_active()
-    form = TriageSettingsForm(request.POST or None, initial=current.to_dict())
-    if request.method == "POST" and form.is_valid():
-        saved = services.triage_settings_save(admin=request.user, **form.cleaned_data)
-        messages.success(request, f"Triage settings v{saved.version} saved; the open cases are being re-scored.")
+    model_labels = emotion_model_labels(emotion_model_active())
+    form = TriageSettingsForm(request.POST or None, config=current, model_labels=model_labels)
+    if request.method == "POST":
+        if form.is_valid():
+            saved = services.triage_settings_save(admin=request.user, **form.cleaned_data)
+            messages.success(request, f"Triage settings v{saved.version} saved; the open cases are being re-scored.")
+            return redirect("analysis:triage_settings")
+        messages.error(request, form_errors_text(form))
+    history = list(TriageSettings.objects.select_related("created_by"))
+    return render(request, "analysis/triage_settings.html", {
+        "form": form, "current": current, "history": history, "defaults_stored": any(
+            s.version == DEFAULT_CONFIG.version for s in history), "restore_form": SettingsRestoreForm(),
+    })
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def triage_settings_compare(request: HttpRequest) -> HttpResponse:
+    form = SettingsCompareForm(request.GET)
+    configs = [triage_settings_config(form.cleaned_data[k]) for k in ("a", "b")] if form.is_valid() else []
+    if not configs or None in configs:
+        messages.error(request, "Choose two existing versions to compare.")
         return redirect("analysis:triage_settings")
-    history = TriageSettings.objects.select_related("created_by")[:20]
-    return render(request, "analysis/triage_settings.html", {"form": form, "current": current, "history": history})
+    a, b = (triage_settings_flat(c) for c in configs if c is not None)
+    rows = [(name, a.get(name), b.get(name), a.get(name) != b.get(name)) for name in dict.fromkeys([*a, *b])]
+    return render(request, "analysis/triage_settings_compare.html", {"configs": configs, "rows": rows,
+                                                                      "changed": sum(r[3] for r in rows)})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def triage_settings_restore(request: HttpRequest, version: int) -> HttpResponse:
+    form = SettingsRestoreForm(request.POST)
+    try:
+        saved = services.triage_settings_restore(admin=request.user, version=version,
+                                                 note=form.data.get("note", "") if form.is_valid() else "")
+    except (CaseActionError, ConfigError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"v{version} restored as v{saved.version}; the open cases are being re-scored.")
+    return redirect("analysis:triage_settings")

@@ -22,6 +22,8 @@ REQUIRED_ROLE = {
     "analysis:case_panel": ("operator", "get"),
     "analysis:priority_override": ("supervisor", "post"),
     "analysis:triage_settings": ("admin", "get"),
+    "analysis:triage_settings_compare": ("admin", "get"),
+    "analysis:triage_settings_restore": ("admin", "post"),
     "audits:queue": ("supervisor", "get"),
     "audits:item": ("supervisor", "get"),
     "audits:dashboard": ("supervisor", "get"),
@@ -97,6 +99,7 @@ def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
     return "/" + (
         route.replace("<int:pk>", str(pk))
         .replace("<str:which>", "normalised")
+        .replace("<int:version>", "1")
         .replace("dashboard/<str:name>", "dashboard/confusion")
         .replace("operations/<str:name>", "operations/waiting")
         .replace("^", "")

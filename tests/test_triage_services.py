@@ -1,6 +1,5 @@
 """Overrides, triage settings versions, caller history: the Django side of triage."""
 
-import json
 
 import pytest
 from django.urls import reverse
@@ -60,15 +59,13 @@ def test_confirmed_pranks_from_the_same_number_lower_a_new_call(case_factory, op
 
 
 def _settings_form(**changes):
-    data = DEFAULT_CONFIG.to_dict()
+    """What the settings page posts: one field per weight, category and model label."""
+    from analysis.forms import TriageSettingsForm
+
+    data = {k: v for k, v in TriageSettingsForm.initial_from(DEFAULT_CONFIG).items()}
     data.update(changes)
-    return {
-        "weights": json.dumps(data["weights"]),
-        "label_mapping": json.dumps(data["label_mapping"]),
-        "max_wait_seconds": data["max_wait_seconds"],
-        "prank_history_days": data["prank_history_days"],
-        "note": "test",
-    }
+    data.setdefault("note", "test")
+    return data
 
 
 @pytest.mark.django_db(transaction=True)
@@ -89,8 +86,11 @@ def test_admin_saves_a_new_settings_version_and_open_cases_are_rescored_in_the_b
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"label_mapping": {"fearful": "terrified"}}, "terrified"),
-        ({"weights": {"distress": -3}}, "distress"),
+        ({"m_fearful": "terrified"}, "Select a valid choice. terrified is not one of the available choices."),
+        ({"w_distress": -3}, "distress"),
+        ({"w_unknown_severity": 0.1}, "unknown_severity"),
+        ({"c_calm": 1.5}, "less than or equal to 1"),
+        ({"w_baseline": "lots"}, "Enter a number"),
     ],
 )
 def test_bad_settings_are_refused_with_a_message(client, admin_user, changes, message):
@@ -100,13 +100,32 @@ def test_bad_settings_are_refused_with_a_message(client, admin_user, changes, me
     assert not TriageSettings.objects.exists()
 
 
-def test_settings_form_reports_broken_json(client, admin_user):
+def test_every_setting_has_its_own_field_with_help(client, admin_user):
     client.force_login(admin_user)
-    form = _settings_form()
-    form["weights"] = "{not json"
-    response = client.submit(reverse("analysis:triage_settings"), data=form)
-    assert "Not valid JSON" in response.content.decode()
-    assert not TriageSettings.objects.exists()
+    page = client.get(reverse("analysis:triage_settings")).content.decode()
+    for field in ("w_baseline", "w_prank", "c_stressful", "m_fearful", "m_surprised", "max_wait_seconds"):
+        assert f'name="{field}"' in page, field
+    assert "Most points a certain prank loses" in page and "built-in defaults" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_versions_are_listed_compared_and_restored_in_one_click(client, admin_user, settings):
+    settings.ANALYSIS_BACKEND = "inprocess"
+    client.force_login(admin_user)
+    client.submit(reverse("analysis:triage_settings"), data=_settings_form(w_prank=10, note="gentler on pranks"))
+    client.submit(reverse("analysis:triage_settings"), data=_settings_form(w_prank=10, max_wait_seconds=120,
+                                                                          m_happy="calm", note="faster"))
+    page = client.get(reverse("analysis:triage_settings")).content.decode()
+    assert all(f'data-version="{v}"' in page for v in (1, 2, 3))  # every version stays listed
+    compared = client.get(reverse("analysis:triage_settings_compare") + "?a=2&b=3").content.decode()
+    assert "2 settings differ" in compared and "label happy" in compared and "max wait (s)" in compared
+    assert client.get(reverse("analysis:triage_settings_compare") + "?a=2&b=99").status_code == 302
+    response = client.submit(reverse("analysis:triage_settings"), "/analysis/triage-settings/1/restore/", follow=True)
+    assert b"v1 restored as v4" in response.content
+    restored = TriageSettings.objects.get(version=4)
+    assert restored.as_config().to_dict() | {"version": 1} == DEFAULT_CONFIG.to_dict() and restored.note == "restored v1"
+    dispatch.wait_for_inprocess(timeout=60)
+    assert TriageSettings.objects.count() == 3  # v2, v3, v4: nothing edited, nothing removed
 
 
 def test_saving_settings_leaves_the_rescore_to_a_background_job(admin_user, case_factory, django_capture_on_commit_callbacks):
