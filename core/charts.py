@@ -4,7 +4,7 @@ matplotlib. Plain Python, no Django."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,4 +76,19 @@ def bars_png(labels: Sequence[str], series: dict[str, Sequence[float]], title: s
         ax.legend(fontsize=8)
     if not labels:
         ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes)
+    return _png(figure)
+
+
+def boxes_png(groups: Mapping[str, Sequence[float]], title: str, ylabel: str) -> bytes:
+    """One box per group (e.g. per emotion label), with the count under each name."""
+    figure = _figure(6.4, 3.4)
+    ax = figure.subplots()
+    names = [name for name, values in groups.items() if len(values)]
+    if names:
+        ax.boxplot([list(groups[n]) for n in names], showfliers=True)
+        ax.set_xticks(range(1, len(names) + 1), [f"{n}\n({len(groups[n])})" for n in names], fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title(title, fontsize=9)
+    ax.set_ylabel(ylabel)
     return _png(figure)

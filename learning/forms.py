@@ -34,3 +34,9 @@ class TrainingRunForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["dataset"].queryset = Dataset.objects.filter(state=ImportState.DONE)  # type: ignore[attr-defined]
+
+
+class ClipChangeForm(forms.Form):
+    label = forms.CharField(max_length=32)
+    excluded = forms.BooleanField(required=False)
+    reason = forms.CharField(max_length=500)

@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from calls.history import AppendOnlyModel
+
 
 class ImportState(models.TextChoices):
     PENDING = "pending", "Waiting"
@@ -50,6 +52,7 @@ class DatasetClip(models.Model):
     gender = models.CharField(max_length=8)
     synthetic = models.BooleanField(default=False, help_text="112 scheme type 02: a pitch-shifted copy of its speaker's clip.")
     duration_s = models.FloatField()
+    attributes = models.JSONField(default=dict, blank=True, help_text="core.datasets.attributes, for the explorer.")
 
     class Meta:
         ordering = ["dataset_id", "original_name"]
@@ -96,3 +99,21 @@ class TrainingRun(models.Model):
     @property
     def active(self) -> bool:
         return self.state in (RunState.PENDING, RunState.RUNNING)
+
+
+class ClipChange(AppendOnlyModel):
+    """A relabelling or an exclusion of a clip, logged; the clip itself never changes. The latest
+    change of a clip says its label and whether training uses it."""
+
+    clip = models.ForeignKey(DatasetClip, on_delete=models.PROTECT, related_name="changes")
+    label = models.CharField(max_length=32)
+    excluded = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.clip}: {'excluded' if self.excluded else self.label}"

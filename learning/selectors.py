@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from .models import Dataset
+from .models import ClipChange, Dataset, DatasetClip
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,41 @@ class DatasetCounts:
     synthetic: int
 
 
+@dataclass(frozen=True)
+class ClipNow:
+    """A clip with its label as it stands after any logged relabelling, and whether it is excluded."""
+
+    clip: DatasetClip
+    label: str
+    excluded: bool
+    changes: int
+
+
+def dataset_clips_now(dataset: Dataset) -> list[ClipNow]:
+    latest: dict[int, ClipChange] = {}
+    counts: Counter[int] = Counter()
+    for change in ClipChange.objects.filter(clip__dataset=dataset).order_by("changed_at", "pk"):
+        latest[change.clip_id] = change
+        counts[change.clip_id] += 1
+    return [ClipNow(c, latest[c.pk].label if c.pk in latest else c.label,
+                    latest[c.pk].excluded if c.pk in latest else False, counts[c.pk])
+            for c in dataset.clips.all()]
+
+
+def attribute_groups(dataset: Dataset, name: str) -> dict[str, list[float]]:
+    """One attribute's values per label (clips in use only)."""
+    groups: dict[str, list[float]] = {}
+    for now in dataset_clips_now(dataset):
+        value = now.clip.attributes.get(name)
+        if not now.excluded and value is not None:
+            groups.setdefault(now.label, []).append(float(value))
+    return dict(sorted(groups.items()))
+
+
 def dataset_counts(dataset: Dataset) -> DatasetCounts:
-    """Clips per label x gender and per speaker (the explorer's table and chart)."""
-    rows = list(dataset.clips.values_list("label", "gender", "speaker", "synthetic"))
+    """Clips in use per label x gender and per speaker (the explorer's table and chart)."""
+    rows = [(n.label, n.clip.gender, n.clip.speaker, n.clip.synthetic) for n in dataset_clips_now(dataset)
+            if not n.excluded]
     pairs = Counter((label, gender) for label, gender, _, _ in rows)
     return DatasetCounts(
         total=len(rows), labels=sorted({label for label, *_ in rows}),

@@ -20,10 +20,11 @@ from django.utils import timezone
 from calls.exceptions import CaseActionError, NotAllowed
 from core.audio import AudioError, decode, is_silent
 from core.datasets.archive import ArchiveRefused, extract
+from core.datasets.attributes import clip_attributes
 from core.datasets.labelling import label_files
 from core.emotion.datasets import Clip, DatasetError
 
-from .models import Dataset, DatasetClip, ImportState
+from .models import ClipChange, Dataset, DatasetClip, ImportState
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 10  # clips between progress saves
@@ -158,7 +159,7 @@ def _store_clips(dataset: Dataset, root: Path, clips: list[Clip], refused: list[
         DatasetClip.objects.create(
             dataset=dataset, sha256=sha, audio=stored.as_posix(), original_name=name[:500], label=clip.label,
             speaker=clip.speaker, gender=clip.gender, synthetic=clip.extra.get("type") == "synthetic",
-            duration_s=round(decoded.duration_s, 3),
+            duration_s=round(decoded.duration_s, 3), attributes=clip_attributes(decoded.samples),
         )
         taken += 1
         if (i + 1) % PROGRESS_EVERY == 0:
@@ -170,3 +171,16 @@ def _update(dataset: Dataset, **fields: Any) -> None:
     for key, value in fields.items():
         setattr(dataset, key, value)
     dataset.save(update_fields=list(fields))
+
+
+def clip_change(*, clip: DatasetClip, admin: Any, label: str, excluded: bool, reason: str) -> ClipChange:
+    """Relabel or exclude a clip: logged, never destructive (the clip and its audio stay as imported)."""
+    if not admin.has_role("admin"):
+        raise NotAllowed("Only an admin can relabel or exclude clips.")
+    label = label.strip().lower()
+    if not label or len(label) > 32:
+        raise CaseActionError("Give the clip a label (at most 32 characters).")
+    if not reason.strip():
+        raise CaseActionError("Say why (it is kept with the change).")
+    return ClipChange.objects.create(clip=clip, label=label, excluded=excluded, reason=reason.strip()[:500],
+                                     changed_by=admin)

@@ -22,6 +22,7 @@ from calls.exceptions import CaseActionError, NotAllowed
 from core.emotion.datasets import Clip, balanced_folds
 
 from .models import Dataset, ImportState, RunState, TrainingRun
+from .selectors import dataset_clips_now
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +38,12 @@ def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6) -> Train
         raise CaseActionError(f"{dataset.name} is not imported (yet).")
     if not 2 <= folds <= 10:
         raise CaseActionError("Folds must be from 2 to 10.")
-    labels = set(dataset.clips.values_list("label", flat=True))
-    speakers = set(dataset.clips.values_list("speaker", flat=True))
+    clips = _clips(dataset)
+    labels = {c.label for c in clips}
+    speakers = {c.speaker for c in clips}
     if len(labels) < 2:
         raise CaseActionError(f"{dataset.name} has {len(labels)} label(s); a model needs at least two.")
-    split = [f for f in balanced_folds(_clips(dataset), folds) if f]
+    split = [f for f in balanced_folds(clips, folds) if f]
     if len(speakers) < folds or len(split) < 2 or any(len(speakers - set(held)) < 2 for held in split):
         raise CaseActionError(f"{dataset.name} has {len(speakers)} speaker(s): too few for {folds} folds by speaker "
                               "(each fold must leave at least two speakers to train on; every figure is on "
@@ -122,9 +124,10 @@ def version_name(run: TrainingRun) -> str:
 
 
 def _clips(dataset: Dataset) -> list[Clip]:
+    """The clips in use, with their labels as they stand after any logged relabelling."""
     media = Path(settings.MEDIA_ROOT)
-    return [Clip(path=media / c.audio, label=c.label, speaker=c.speaker, gender=c.gender, scheme=dataset.scheme)
-            for c in dataset.clips.all()]
+    return [Clip(path=media / n.clip.audio, label=n.label, speaker=n.clip.speaker, gender=n.clip.gender,
+                 scheme=dataset.scheme) for n in dataset_clips_now(dataset) if not n.excluded]
 
 
 def _fold_done(run_id: int, done: int, total: int, row: dict[str, Any]) -> None:

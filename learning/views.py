@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,12 +19,13 @@ from analysis.models import EmotionModelActivation, EmotionModelVersion
 from calls.exceptions import CaseActionError
 from calls.forms import form_errors_text
 from core import charts
+from core.datasets.attributes import ATTRIBUTES
 
 from . import services as learning
 from . import training
-from .forms import ActivationForm, CompareForm, DatasetImportForm, TrainingRunForm
-from .models import Dataset, ImportState, TrainingRun
-from .selectors import dataset_counts
+from .forms import ActivationForm, ClipChangeForm, CompareForm, DatasetImportForm, TrainingRunForm
+from .models import Dataset, DatasetClip, ImportState, TrainingRun
+from .selectors import attribute_groups, dataset_clips_now, dataset_counts
 
 
 def _row(version: EmotionModelVersion, active: EmotionModelVersion | None) -> dict:
@@ -153,7 +155,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "learning/dataset_detail.html", {
         "dataset": dataset, "counts": counts, "table": table,
         "running": dataset.state in (ImportState.PENDING, ImportState.IMPORTING),
-        "clips": dataset.clips.all()[:200],
+        "clips": dataset_clips_now(dataset)[:200], "attributes": ATTRIBUTES,
     })
 
 
@@ -225,3 +227,41 @@ def model_challenger(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "No challenger now." if stop else
                          f"{version.name} now scores new calls in the shadow of the active version (never their priority).")
     return redirect("learning:model_detail", pk=pk)
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def dataset_attribute_chart(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    if name not in ATTRIBUTES:
+        raise Http404("No such attribute.")
+    groups = attribute_groups(get_object_or_404(Dataset, pk=pk), name)
+    return HttpResponse(charts.boxes_png(groups, ATTRIBUTES[name], name), content_type="image/png")
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def clip_audio(request: HttpRequest, pk: int) -> FileResponse:
+    clip = get_object_or_404(DatasetClip, pk=pk)
+    media = Path(settings.MEDIA_ROOT).resolve()
+    path = (media / clip.audio).resolve()
+    if not path.is_relative_to(media) or not path.is_file():
+        raise Http404("The clip's audio is missing.")
+    return FileResponse(path.open("rb"), content_type="audio/" + (path.suffix.lstrip(".") or "wav"))
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def clip_change(request: HttpRequest, pk: int) -> HttpResponse:
+    clip = get_object_or_404(DatasetClip, pk=pk)
+    form = ClipChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+    else:
+        try:
+            learning.clip_change(clip=clip, admin=request.user, label=form.cleaned_data["label"],
+                                 excluded=form.cleaned_data["excluded"], reason=form.cleaned_data["reason"])
+        except CaseActionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{clip.original_name}: change logged.")
+    return redirect(clip.dataset)

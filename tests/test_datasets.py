@@ -165,3 +165,39 @@ def test_an_admin_imports_on_the_page_and_reads_the_counts(client, admin_user, c
     again = client.submit("/learning/datasets/", data={"name": "agency", "folder": "/etc"})
     assert b"exists already" in again.content and Dataset.objects.count() == 1
     assert os.listdir(Path(settings.MEDIA_ROOT) / "datasets" / "uploads") == []
+
+
+def test_explore_listen_relabel_and_exclude_never_destroy(client, admin_user, clips, settings):
+    from learning.models import ClipChange
+    from learning.selectors import attribute_groups, dataset_clips_now
+    from learning.training import _clips
+
+    d = services.dataset_create(admin=admin_user, name="agency", archive=SimpleUploadedFile("a.zip", archive_112(clips)))
+    d = services.dataset_import_run(dataset_id=d.pk)
+    pitch = {c.gender: c.attributes["pitch_hz"] for c in d.clips.filter(label="angry")}
+    assert pitch["male"] < pitch["female"]  # actor 1 is a man, actor 2 a woman
+    assert set(d.clips.first().attributes) == {"pitch_hz", "loudness_db", "speaking_rate", "centroid_hz", "mfcc1", "mfcc2"}
+    assert sum(len(v) for v in attribute_groups(d, "pitch_hz").values()) == 6
+
+    client.force_login(admin_user)
+    clip = d.clips.get(original_name="set/02_01_01_01_12.wav")
+    audio = client.get(f"/learning/clips/{clip.pk}/audio")
+    assert audio.status_code == 200 and b"".join(audio.streaming_content) == clips[4]
+    page = f"/learning/datasets/{d.pk}/"
+    client.submit(page, f"/learning/clips/{clip.pk}/change/", {"label": "Stressful", "reason": "heard again"})
+    other = d.clips.get(original_name="set/01_01_02_01_07.wav")
+    client.submit(page, f"/learning/clips/{other.pk}/change/", {"label": "angry", "excluded": "on", "reason": "clipped"})
+    refused = client.submit(page, f"/learning/clips/{other.pk}/change/", {"label": "angry", "reason": ""})
+    assert refused.status_code == 302 and ClipChange.objects.count() == 2
+    now = {n.clip.original_name: n for n in dataset_clips_now(d)}
+    assert now["set/02_01_01_01_12.wav"].label == "stressful" and now["set/01_01_02_01_07.wav"].excluded
+    clip.refresh_from_db()
+    assert clip.label == "drunk" and DatasetClip.objects.count() == 6  # the clip itself never changes
+    assert dataset_counts(d).total == 5 and ("drunk", "female") not in dataset_counts(d).by_label_gender
+    used = {c.path.name: c.label for c in _clips(d)}
+    assert len(used) == 5 and used[Path(clip.audio).name] == "stressful"
+    shown = client.get(page).content.decode()
+    assert "(was drunk)" in shown and "excluded" in shown
+    chart = client.get(f"/learning/datasets/{d.pk}/attributes/pitch_hz.png")
+    assert chart["Content-Type"] == "image/png" and chart.content[:4] == b"\x89PNG"
+    assert client.get(f"/learning/datasets/{d.pk}/attributes/nope.png").status_code == 404

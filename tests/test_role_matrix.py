@@ -41,6 +41,9 @@ REQUIRED_ROLE = {
     "learning:dataset_list": ("admin", "get"),
     "learning:dataset_detail": ("admin", "get"),
     "learning:dataset_chart": ("admin", "get"),
+    "learning:dataset_attribute_chart": ("admin", "get"),
+    "learning:clip_audio": ("admin", "get"),
+    "learning:clip_change": ("admin", "post"),
     "learning:training_list": ("admin", "get"),
     "learning:training_detail": ("admin", "get"),
     "learning:training_cancel": ("admin", "post"),
@@ -90,6 +93,12 @@ def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
     elif route.startswith("learning/datasets/<int:pk>"):
 
         pk = _matrix_dataset().pk
+    elif route.startswith("learning/clips/<int:pk>"):
+        from learning.models import DatasetClip
+
+        pk = DatasetClip.objects.get_or_create(dataset=_matrix_dataset(), sha256="0" * 64, defaults={
+            "audio": "datasets/clips/none.wav", "original_name": "x.wav", "label": "calm", "speaker": "1",
+            "gender": "male", "duration_s": 1.0})[0].pk
     elif route.startswith("learning/training/<int:pk>"):
         from learning.models import TrainingRun
 
@@ -100,6 +109,7 @@ def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
         route.replace("<int:pk>", str(pk))
         .replace("<str:which>", "normalised")
         .replace("<int:version>", "1")
+        .replace("attributes/<str:name>", "attributes/pitch_hz")
         .replace("dashboard/<str:name>", "dashboard/confusion")
         .replace("operations/<str:name>", "operations/waiting")
         .replace("^", "")
