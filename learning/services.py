@@ -34,8 +34,10 @@ def datasets_dir() -> Path:
     return Path(settings.MEDIA_ROOT) / "datasets"
 
 
-def dataset_create(*, admin: Any, name: str, archive: UploadedFile | None = None, folder: str = "") -> Dataset:
-    """Record an import and start it in the background (after the commit)."""
+def dataset_create(*, admin: Any, name: str, archive: UploadedFile | None = None, folder: str = "",
+                   background: bool = True) -> Dataset:
+    """Record an import and start it in the background after the commit (``background=False``: the
+    caller runs ``dataset_import_run`` itself, as the command does)."""
     if not admin.has_role("admin"):
         raise NotAllowed("Only an admin can import datasets.")
     name = name.strip()
@@ -52,7 +54,8 @@ def dataset_create(*, admin: Any, name: str, archive: UploadedFile | None = None
         resolved = _allowed_folder(folder.strip())
         source, details = str(resolved), {"folder": str(resolved)}
     dataset = Dataset.objects.create(name=name, source=source[:500], created_by=admin, report=details)
-    transaction.on_commit(partial(dataset_import_dispatch, dataset_id=dataset.pk))
+    if background:
+        transaction.on_commit(partial(dataset_import_dispatch, dataset_id=dataset.pk))
     return dataset
 
 
@@ -91,10 +94,10 @@ def _allowed_folder(folder: str) -> Path:
 
 def dataset_import_run(*, dataset_id: int) -> Dataset:
     """The background job: extract (or walk), label, decode and store each clip once; report."""
+    # Claimed in one conditional UPDATE: a redelivered task, or a second runner, finds it taken.
+    if not Dataset.objects.filter(pk=dataset_id, state=ImportState.PENDING).update(state=ImportState.IMPORTING):
+        return Dataset.objects.get(pk=dataset_id)
     dataset = Dataset.objects.get(pk=dataset_id)
-    if dataset.state != ImportState.PENDING:
-        return dataset  # a redelivered task: the import ran already
-    _update(dataset, state=ImportState.IMPORTING)
     work_root = datasets_dir() / "work"
     work_root.mkdir(parents=True, exist_ok=True)
     upload = dataset.report.get("upload")

@@ -31,7 +31,9 @@ class TrainingCancelled(Exception):
     pass
 
 
-def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6) -> TrainingRun:
+def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6, background: bool = True) -> TrainingRun:
+    """Record a run and start it in the background after the commit (``background=False``: the caller
+    runs ``training_run_execute`` itself, as the command does)."""
     if not admin.has_role("admin"):
         raise NotAllowed("Only an admin can train models.")
     if dataset.state != ImportState.DONE:
@@ -50,7 +52,8 @@ def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6) -> Train
                               "speakers the model never heard).")
     run = TrainingRun.objects.create(dataset=dataset, folds=folds, started_by=admin,
                                      message="waiting for a worker")
-    transaction.on_commit(partial(training_run_dispatch, run_id=run.pk))
+    if background:
+        transaction.on_commit(partial(training_run_dispatch, run_id=run.pk))
     return run
 
 
@@ -85,11 +88,13 @@ def training_run_cancel(*, run: TrainingRun, admin: Any) -> TrainingRun:
 
 def training_run_execute(*, run_id: int) -> TrainingRun:
     """The background job."""
-    with transaction.atomic():
-        run = TrainingRun.objects.select_for_update().get(pk=run_id)
-        if run.state != RunState.PENDING:
-            return run  # cancelled while waiting, or a redelivered task
-        _set(run, state=RunState.RUNNING, message="computing Whisper-encoder embeddings")
+    # Claimed in one conditional UPDATE: a cancelled run, a redelivered task or a second runner stops here.
+    claimed = TrainingRun.objects.filter(pk=run_id, state=RunState.PENDING).update(
+        state=RunState.RUNNING, message="computing Whisper-encoder embeddings")
+    run = TrainingRun.objects.select_related("dataset", "started_by").get(pk=run_id)
+    if not claimed:
+        return run
+    _announce(run)
     out = trained_models_dir() / version_name(run)
     try:
         clips = _clips(run.dataset)

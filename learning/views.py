@@ -16,6 +16,7 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from analysis import selectors, services
 from analysis.models import EmotionModelActivation, EmotionModelVersion
+from audits.metrics import DashboardFilter, dashboard_figures
 from calls.exceptions import CaseActionError
 from calls.forms import form_errors_text
 from core import charts
@@ -84,12 +85,16 @@ def model_compare(request: HttpRequest) -> HttpResponse:
     labels = list(dict.fromkeys(pair[0].labels + pair[1].labels))
     recall = [(label, [r["figures"].recall.get(label) for r in rows]) for label in labels]
     same_protocol = rows[0]["figures"].protocol == rows[1]["figures"].protocol
+    audited = [dashboard_figures(DashboardFilter(model_version=v.name))["all"] for v in pair]
     challenger = selectors.emotion_model_challenger_current()
     shadow = None
     if active is not None and challenger is not None and {active, challenger} == set(pair):
         shadow = selectors.shadow_comparison(active, challenger)
     return render(request, "learning/model_compare.html", {"rows": rows, "recall": recall,
                                                            "same_protocol": same_protocol, "shadow": shadow,
+                                                           "audited": [(r, a["audited"], [a["category_agreement"],
+                                                                        a["prank_false_positive_rate"], a["prank_recall"]])
+                                                                       for r, a in zip(rows, audited, strict=True)],
                                                            "challenger": challenger, "active": active})
 
 

@@ -199,3 +199,24 @@ def test_a_challenger_scores_in_the_shadow_and_never_moves_a_priority(settings, 
     response = client.submit(f"/learning/models/{cnn.pk}/", f"/learning/models/{cnn.pk}/challenger/",
                              {"reason": "enough", "action": "stop"}, follow=True)
     assert b"No challenger now." in response.content and selectors.emotion_model_challenger_current() is None
+
+
+def test_the_compare_page_shows_what_supervisors_said_of_each_version(client, admin_user, case_factory, supervisor):
+    from audits.models import AuditItem
+    from audits.services import audit_record
+
+    cnn, whisper = v("emotion-ravdess-v2"), v("emotion-whisper-v1")
+    # (version, the system's category, suspected prank, the supervisor's category, genuine)
+    answers = [(whisper, "calm", False, "calm", True), (whisper, "prank", True, "calm", True),
+               (whisper, "prank", True, "prank", False), (cnn, "stressful", False, "stressful", True)]
+    for version, system, suspected, truth, genuine in answers:
+        item = AuditItem.objects.create(case=case_factory(), reasons=["random"], model_version=version.name,
+                                        system_category=system, system_suspected_prank=suspected)
+        audit_record(item=item, supervisor=supervisor, category=truth, genuine=genuine, incident_type="other")
+    client.force_login(admin_user)
+    page = client.get(f"/learning/models/compare/?a={whisper.pk}&b={cnn.pk}").content.decode()
+    table = page[page.index('id="compare-audits"'):page.index("Recall per label")]
+    whisper_row = table[table.index("emotion-whisper-v1"):table.index("emotion-ravdess-v2")]
+    assert "<td>3</td>" in whisper_row and "2 of 3" in whisper_row  # categories agreed on 2 of 3
+    assert "1 of 2" in whisper_row  # 1 of 2 genuine calls suspected
+    assert "<td>1</td>" in table[table.index("emotion-ravdess-v2"):] and "1 of 1" in table[table.index("emotion-ravdess-v2"):]

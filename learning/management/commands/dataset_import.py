@@ -35,9 +35,11 @@ class Command(BaseCommand):
                     raise CommandError(f"No archive at {path}.")
                 with path.open("rb") as handle:
                     upload = File(handle, name=path.name)
-                    dataset = services.dataset_create(admin=admin, name=opts["name"], archive=upload)  # type: ignore[arg-type]
+                    dataset = services.dataset_create(admin=admin, name=opts["name"], archive=upload,  # type: ignore[arg-type]
+                                                      background=False)
             else:
-                dataset = services.dataset_create(admin=admin, name=opts["name"], folder=opts["folder"])
+                dataset = services.dataset_create(admin=admin, name=opts["name"], folder=opts["folder"],
+                                                  background=False)
         except CaseActionError as exc:
             raise CommandError(str(exc)) from exc
         dataset = services.dataset_import_run(dataset_id=dataset.pk)

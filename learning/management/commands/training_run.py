@@ -29,7 +29,8 @@ class Command(BaseCommand):
         if dataset is None:
             raise CommandError(f"No dataset {opts['dataset']!r}.")
         try:
-            run = training.training_run_start(admin=admin_user(opts["user"]), dataset=dataset, folds=opts["folds"])
+            run = training.training_run_start(admin=admin_user(opts["user"]), dataset=dataset, folds=opts["folds"],
+                                              background=False)
         except CaseActionError as exc:
             raise CommandError(str(exc)) from exc
         run = training.training_run_execute(run_id=run.pk)
