@@ -2,7 +2,16 @@ from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
 
-from .models import AnalysisStep, EmotionModelActivation, EmotionModelVersion, TriageScore, TriageSettings
+from .models import (
+    AnalysisStep,
+    EmotionModelActivation,
+    EmotionModelChallenger,
+    EmotionModelVersion,
+    ShadowPrediction,
+    SupersededPrediction,
+    TriageScore,
+    TriageSettings,
+)
 
 
 @admin.register(AnalysisStep)
@@ -33,3 +42,18 @@ class EmotionModelVersionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 @admin.register(EmotionModelActivation)
 class EmotionModelActivationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("activated_at", "action", "version", "activated_by", "reason")
+
+
+@admin.register(EmotionModelChallenger)
+class EmotionModelChallengerAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ("set_at", "version", "set_by", "reason")
+
+
+@admin.register(ShadowPrediction)
+class ShadowPredictionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ("created_at", "version", "recording")
+
+
+@admin.register(SupersededPrediction)
+class SupersededPredictionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ("superseded_at", "model_version", "recording", "superseded_by")

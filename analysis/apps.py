@@ -18,6 +18,7 @@ class AnalysisConfig(AppConfig):
         calls_signals.recording_attached.connect(
             receivers.on_recording_attached, dispatch_uid="analysis.recording_attached"
         )
+        signals.emotion_step_reset.connect(receivers.on_emotion_step_reset, dispatch_uid="analysis.emotion_step_reset")
         signals.triage_settings_saved.connect(
             receivers.on_triage_settings_saved, dispatch_uid="analysis.triage_settings_saved"
         )

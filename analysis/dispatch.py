@@ -33,6 +33,14 @@ def analysis_dispatch(*, recording_id: int) -> None:
             _submit(job, _run_job_in_thread, job, recording_id)
 
 
+def emotion_dispatch(*, recording_id: int) -> None:
+    """Run the emotion job of one recording again (its step was reset by a service)."""
+    if settings.ANALYSIS_BACKEND == "celery":
+        tasks.analyse_emotion.delay(recording_id)
+    else:
+        _submit("emotion", _run_job_in_thread, "emotion", recording_id)
+
+
 def open_cases_rescore_dispatch() -> None:
     """Re-score every open case in the background (after a triage settings change)."""
     if settings.ANALYSIS_BACKEND == "celery":

@@ -189,3 +189,21 @@ class ShadowPrediction(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.version} on recording {self.recording_id}"
+
+
+class SupersededPrediction(AppendOnlyModel):
+    """An emotion result replaced when an admin re-analysed open cases with a newly active version:
+    the step then holds the new version's result, and the old one is kept here."""
+
+    recording = models.ForeignKey("calls.Recording", on_delete=models.PROTECT, related_name="superseded_predictions")
+    version = models.ForeignKey(EmotionModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    model_version = models.CharField(max_length=128, blank=True)
+    result = models.JSONField()
+    superseded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    superseded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-superseded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} on recording {self.recording_id} (superseded)"

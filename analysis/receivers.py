@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -26,3 +27,7 @@ def on_recording_attached(sender: type[Recording], *, case: Case, recording: Rec
 
 def on_triage_settings_saved(sender: type[TriageSettings], **kwargs: Any) -> None:
     transaction.on_commit(dispatch.open_cases_rescore_dispatch)
+
+
+def on_emotion_step_reset(sender: Any, *, recording_id: int, **kwargs: Any) -> None:
+    transaction.on_commit(partial(dispatch.emotion_dispatch, recording_id=recording_id))

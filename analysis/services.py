@@ -32,6 +32,7 @@ from .models import (
     EmotionModelVersion,
     StepName,
     StepState,
+    SupersededPrediction,
     TriageScore,
     TriageSettings,
 )
@@ -296,3 +297,26 @@ def emotion_model_challenger_set(*, version: EmotionModelVersion | None, admin: 
         except ModelError as exc:
             raise CaseActionError(f"{version.name} cannot be loaded: {exc}") from exc
     return EmotionModelChallenger.objects.create(version=version, reason=reason.strip(), set_by=admin)
+
+
+def open_cases_reanalyse_emotion(*, admin: Any) -> int:
+    """Score the open cases' voices again with the active version (after a promotion). Each replaced
+    result is kept (SupersededPrediction); the jobs run in the background. Returns the count."""
+    if not admin.has_role("admin"):
+        raise NotAllowed("Only an admin can re-analyse the open cases.")
+    active = emotion_model_version_active()
+    steps = AnalysisStep.objects.select_for_update().filter(
+        name=StepName.EMOTION, state=StepState.DONE, recording__case__in=Case.objects.active(),
+    ).exclude(emotion_model=active) if active else AnalysisStep.objects.none()
+    recording_ids = []
+    with transaction.atomic():
+        for step in steps:
+            SupersededPrediction.objects.create(recording_id=step.recording_id, version=step.emotion_model,
+                                                model_version=step.model_version, result=step.result,
+                                                superseded_by=admin)
+            step.state, step.result, step.error, step.emotion_model = StepState.PENDING, {}, "", None
+            step.save(update_fields=["state", "result", "error", "emotion_model"])
+            recording_ids.append(step.recording_id)
+            signals.emotion_step_reset.send(sender=AnalysisStep, recording_id=step.recording_id)
+    logger.info("Re-analysing the voices of %d open case(s) with %s", len(recording_ids), active)
+    return len(recording_ids)

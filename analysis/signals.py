@@ -5,3 +5,7 @@ from django.dispatch import Signal
 #: An admin saved a new triage settings version (kwargs: settings). The open cases are re-scored
 #: with it in the background (analysis.receivers), never inside the request.
 triage_settings_saved = Signal()
+
+#: An admin asked for a recording's voice to be analysed again (kwargs: recording_id): its emotion
+#: step was reset; the job runs in the background after the commit (analysis.receivers).
+emotion_step_reset = Signal()

@@ -11,6 +11,11 @@ class ActivationForm(forms.Form):
     reason = forms.CharField(max_length=1000, widget=forms.TextInput(attrs={"placeholder": "why, for the record"}))
 
 
+class PromoteForm(ActivationForm):
+    reanalyse = forms.BooleanField(required=False, label="Re-analyse the open cases' voices with it now",
+                                   help_text="Each replaced result is kept; the new scores arrive in the background.")
+
+
 class CompareForm(forms.Form):
     a = forms.IntegerField(min_value=1)
     b = forms.IntegerField(min_value=1)

@@ -24,7 +24,14 @@ from core.datasets.attributes import ATTRIBUTES
 
 from . import services as learning
 from . import training
-from .forms import ActivationForm, ClipChangeForm, CompareForm, DatasetImportForm, TrainingRunForm
+from .forms import (
+    ActivationForm,
+    ClipChangeForm,
+    CompareForm,
+    DatasetImportForm,
+    PromoteForm,
+    TrainingRunForm,
+)
 from .models import Dataset, DatasetClip, ImportState, TrainingRun
 from .selectors import attribute_groups, dataset_clips_now, dataset_counts
 
@@ -57,7 +64,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "learning/model_detail.html", {
         "row": _row(version, active), "meta": meta, "dataset": meta.get("dataset") or {},
         "training": meta.get("training") or {}, "libraries": meta.get("library_versions") or {},
-        "form": ActivationForm(), "others": EmotionModelVersion.objects.exclude(pk=pk),
+        "form": ActivationForm(), "promote_form": PromoteForm(), "others": EmotionModelVersion.objects.exclude(pk=pk),
     })
 
 
@@ -102,7 +109,7 @@ def model_compare(request: HttpRequest) -> HttpResponse:
 @require_POST
 def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_object_or_404(EmotionModelVersion, pk=pk)
-    form = ActivationForm(request.POST)
+    form = PromoteForm(request.POST)
     if not form.is_valid():
         messages.error(request, form_errors_text(form))
         return redirect("learning:model_detail", pk=pk)
@@ -112,6 +119,9 @@ def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("learning:model_detail", pk=pk)
     messages.success(request, f"{version.name} is now the active emotion model: the next call analysed uses it.")
+    if form.cleaned_data["reanalyse"]:
+        count = services.open_cases_reanalyse_emotion(admin=request.user)
+        messages.info(request, f"Re-analysing the voices of {count} open case{'s' if count != 1 else ''} with it.")
     return redirect("learning:model_list")
 
 

@@ -220,3 +220,31 @@ def test_the_compare_page_shows_what_supervisors_said_of_each_version(client, ad
     assert "<td>3</td>" in whisper_row and "2 of 3" in whisper_row  # categories agreed on 2 of 3
     assert "1 of 2" in whisper_row  # 1 of 2 genuine calls suspected
     assert "<td>1</td>" in table[table.index("emotion-ravdess-v2"):] and "1 of 1" in table[table.index("emotion-ravdess-v2"):]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_promoting_can_reanalyse_the_open_cases_keeping_the_old_results(settings, case_factory, upload, admin_user,
+                                                                        operator, client):
+    from analysis.models import SupersededPrediction
+    from calls import services as calls
+
+    settings.ANALYSIS_BACKEND = "inprocess"
+    still_open = case_factory(audio=upload("wav"))
+    closed = case_factory(audio=upload("wav"), caller_number="+91 90000 00001")
+    dispatch.wait_for_inprocess(timeout=180)
+    calls.case_claim(case=closed, operator=operator)
+    calls.case_close(case=closed, user=operator, outcome="resolved", reason="done")
+    before = AnalysisStep.objects.get(recording__case=still_open, name=StepName.EMOTION).result
+    cnn = v("emotion-ravdess-v2")
+    client.force_login(admin_user)
+    response = client.submit(f"/learning/models/{cnn.pk}/", f"/learning/models/{cnn.pk}/promote/",
+                             {"reason": "better on our calls", "reanalyse": "on"}, follow=True)
+    assert b"Re-analysing the voices of 1 open case with it." in response.content
+    dispatch.wait_for_inprocess(timeout=180)
+    steps = {s.recording.case_id: s for s in AnalysisStep.objects.filter(name=StepName.EMOTION).select_related("recording")}
+    assert steps[still_open.pk].emotion_model == cnn and steps[still_open.pk].state == "done"
+    assert steps[closed.pk].emotion_model == v("emotion-whisper-v1")  # closed cases keep what they were judged by
+    kept = SupersededPrediction.objects.get()
+    assert kept.recording.case_id == still_open.pk and kept.result == before and kept.superseded_by == admin_user
+    still_open.refresh_from_db()
+    assert still_open.analysis_state == "done"
