@@ -216,7 +216,12 @@ def balanced_folds(clips: Sequence[Clip], n_folds: int) -> list[list[str]]:
         by_gender.setdefault(genders[spk], []).append(spk)
     folds: list[list[str]] = [[] for _ in range(n_folds)]
     for _gender, speakers in sorted(by_gender.items()):
-        per_fold = -(-len(speakers) // n_folds)
-        for i, spk in enumerate(speakers):
-            folds[min(i // per_fold, n_folds - 1)].append(spk)
+        # Contiguous runs whose sizes differ by at most one (as numpy.array_split cuts), so every
+        # fold gets speakers when there are at least n_folds of a gender: 6 over 4 folds is 2, 2, 1, 1.
+        size, extra = divmod(len(speakers), n_folds)
+        start = 0
+        for k in range(n_folds):
+            end = start + size + (1 if k < extra else 0)
+            folds[k].extend(speakers[start:end])
+            start = end
     return [sorted(f, key=key) for f in folds]

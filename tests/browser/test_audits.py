@@ -48,5 +48,5 @@ def test_a_supervisor_audits_with_the_keyboard_and_reads_the_dashboard(
     expect(page.locator("#prank-false-positives")).to_contain_text("0 of 1 calls supervisors judged genuine")
     chart = page.get_by_alt_text("Confusion matrix: supervisors' categories against the system's")
     expect(chart).to_be_visible()
-    assert page.evaluate("img => img.naturalWidth", chart.element_handle()) > 200
+    page.wait_for_function("img => img.complete && img.naturalWidth > 200", arg=chart.element_handle())
     page.screenshot(path=artifacts / "audit-dashboard.png", full_page=True)

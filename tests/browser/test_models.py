@@ -18,7 +18,7 @@ def test_an_admin_compares_and_promotes_a_version(login, off_loop, admin_user, a
     expect(page.locator("#compare-figures")).to_contain_text("emotion-ravdess-v2")
     expect(page.locator("#protocol-warning")).to_be_visible()
     for picture in page.locator("img").all():
-        assert page.evaluate("img => img.complete && img.naturalWidth", picture.element_handle()) > 200
+        page.wait_for_function("img => img.complete && img.naturalWidth > 200", arg=picture.element_handle())
     page.screenshot(path=artifacts / "model-compare.png", full_page=True)
 
     page.get_by_role("link", name="emotion-ravdess-v2").first.click()
@@ -50,7 +50,7 @@ def test_an_admin_imports_a_dataset_and_explores_it(login, admin_user, artifacts
     expect(page.locator("#counts")).to_contain_text("female")
     expect(page.locator("#refused")).to_contain_text("readme.txt: not an audio file")
     chart = page.get_by_alt_text("Clips per label and gender")
-    assert page.evaluate("img => img.complete && img.naturalWidth", chart.element_handle()) > 200
+    page.wait_for_function("img => img.complete && img.naturalWidth > 200", arg=chart.element_handle())
     page.screenshot(path=artifacts / "dataset-explorer.png", full_page=True)
 
 

@@ -105,3 +105,13 @@ def test_ravdess_folds_are_two_male_two_female():
     assert folds[5] == ["21", "22", "23", "24"]
     for fold in folds:
         assert sum(int(s) % 2 for s in fold) == 2
+
+
+def test_uneven_speaker_counts_still_fill_every_fold():
+    from pathlib import Path
+
+    from core.emotion.datasets import Clip, balanced_folds
+
+    clips = [Clip(Path(f"{s}.wav"), "calm", f"{s:02d}", "male" if s % 2 else "female", "ravdess") for s in range(1, 13)]
+    folds = balanced_folds(clips, 4)  # 6 men and 6 women over 4 folds: 2, 2, 1, 1 of each
+    assert [len(f) for f in folds] == [4, 4, 2, 2] and sorted(sum(folds, [])) == [f"{s:02d}" for s in range(1, 13)]
