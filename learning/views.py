@@ -21,6 +21,7 @@ from calls.exceptions import CaseActionError
 from calls.forms import form_errors_text
 from core import charts
 from core.datasets.attributes import ATTRIBUTES
+from core.triage.acoustic import acoustic_trust
 
 from . import services as learning
 from . import training
@@ -39,6 +40,7 @@ from .selectors import attribute_groups, dataset_clips_now, dataset_counts
 def _row(version: EmotionModelVersion, active: EmotionModelVersion | None) -> dict:
     return {"version": version, "figures": selectors.emotion_model_figures(version), "active": version == active,
             "challenger": version == selectors.emotion_model_challenger_current(),
+            "trust": acoustic_trust(version.metadata.get("reliability")),
             "blockers": selectors.emotion_model_promotion_blockers(version, selectors.triage_config_active())}
 
 

@@ -120,6 +120,7 @@ def test_admins_promote_compare_and_roll_back_on_the_pages(client, admin_user):
     assert "Nothing to roll back to" in listing
     detail = client.get(f"/learning/models/{cnn.pk}/")
     assert b"test speakers 21, 22, 23, 24" in detail.content and b"Recall per label" in detail.content
+    assert b"Triage trust in its voice: <strong>0.39</strong>" in detail.content and b'id="no-trust"' not in detail.content
     picture = client.get(f"/learning/models/{cnn.pk}/confusion.png")
     assert picture["Content-Type"] == "image/png" and b"".join(picture.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
     compared = client.get(f"/learning/models/compare/?a={whisper.pk}&b={cnn.pk}").content.decode()

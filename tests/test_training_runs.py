@@ -30,6 +30,16 @@ def imported_ravdess(admin, ravdess_dir: Path, actors: int = 4, every: int = 8, 
     return services.dataset_import_run(dataset_id=dataset.pk)
 
 
+def _admin_page(version) -> str:
+    from django.test import Client
+
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.filter(role="admin").first())
+    return client.get(f"/learning/models/{version.pk}/").content.decode()
+
+
 def test_a_tiny_real_run_registers_a_version_that_can_be_promoted(admin_user, ravdess_dir, settings):
     dataset = imported_ravdess(admin_user, ravdess_dir)
     run = training.training_run_start(admin=admin_user, dataset=dataset, folds=2)
@@ -43,6 +53,8 @@ def test_a_tiny_real_run_registers_a_version_that_can_be_promoted(admin_user, ra
     assert figures.protocol == "2 folds by speaker" and 0.0 <= figures.ua <= 1.0
     assert version.metadata["dataset"]["n_clips"] == dataset.clips.count()
     assert selectors.emotion_model_promotion_blockers(version, selectors.triage_config_active()) == []
+    page = _admin_page(version)
+    assert "Triage trust in its voice: <strong>0.00</strong>" in page and 'id="no-trust"' in page
     analysis_services.emotion_model_promote(version=version, admin=admin_user, reason="trained from the pages")
     assert selectors.emotion_model_active().version_id == version.pk
     assert training.training_run_execute(run_id=run.pk).state == RunState.DONE  # a redelivery does nothing
