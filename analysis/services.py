@@ -17,7 +17,7 @@ from calls.exceptions import CaseActionError, NotAllowed
 from calls.models import AnalysisState, Case, EventKind
 from calls.services import case_event_record, case_lock
 from core.emotion import SHIPPED_MODELS_DIR
-from core.emotion.model_version import ModelError, model_file, read_metadata
+from core.emotion.model_version import ModelError, artefact_file, artefact_sha256, read_metadata
 from core.triage.acoustic import acoustic_trust
 from core.triage.config import SCORE_MAX, SCORE_MIN, TriageConfig
 from core.triage.evidence import TriageEvidence, WordEvidence
@@ -215,15 +215,12 @@ def emotion_model_register(*, folder: Path, user: Any = None) -> EmotionModelVer
     name and artefact again returns the registered row; the same name with another artefact is refused."""
     try:
         meta = read_metadata(folder)
-        kind = meta["model_kind"]
-        sha_key, name_key, default = (("model_sha256", "model_file", "model.keras") if kind == "cnn1d"
-                                      else ("head_sha256", "head_file", "head.json"))
-        model_file(folder, meta, name_key, default, sha_key)
+        artefact_file(folder, meta)
     except ModelError as exc:
         raise CaseActionError(f"Cannot register {folder}: {exc}") from exc
     existing = EmotionModelVersion.objects.filter(name=meta["version"]).first()
     if existing is not None:
-        if existing.artefact_sha256 != meta[sha_key]:
+        if existing.artefact_sha256 != artefact_sha256(meta):
             raise CaseActionError(f"A different model is registered as {meta['version']} already; "
                                   "versions are immutable, so give the new one another name.")
         return existing
@@ -232,7 +229,7 @@ def emotion_model_register(*, folder: Path, user: Any = None) -> EmotionModelVer
     except ValueError:
         stored_path = str(folder.resolve())
     return EmotionModelVersion.objects.create(
-        name=meta["version"], kind=kind, path=stored_path, artefact_sha256=meta[sha_key],
+        name=meta["version"], kind=meta["model_kind"], path=stored_path, artefact_sha256=artefact_sha256(meta),
         labels=list(meta["labels"]), metadata=meta, registered_by=user,
     )
 

@@ -37,18 +37,21 @@ from .models import Dataset, DatasetClip, ImportState, TrainingRun
 from .selectors import attribute_groups, dataset_clips_now, dataset_counts
 
 
-def _row(version: EmotionModelVersion, active: EmotionModelVersion | None) -> dict:
-    return {"version": version, "figures": selectors.emotion_model_figures(version), "active": version == active,
-            "challenger": version == selectors.emotion_model_challenger_current(),
-            "trust": acoustic_trust(version.metadata.get("reliability")),
-            "blockers": selectors.emotion_model_promotion_blockers(version, selectors.triage_config_active())}
+def _rows(versions: list[EmotionModelVersion]) -> list[dict]:
+    """Each version with its figures, state, trust and promotion blockers (the shared reads done once)."""
+    active = selectors.emotion_model_version_active()
+    challenger = selectors.emotion_model_challenger_current()
+    config = selectors.triage_config_active()
+    return [{"version": v, "figures": selectors.emotion_model_figures(v), "active": v == active,
+             "challenger": v == challenger, "trust": acoustic_trust(v.metadata.get("reliability")),
+             "blockers": selectors.emotion_model_promotion_blockers(v, config)} for v in versions]
 
 
 @role_required(Role.ADMIN)
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
-    active = selectors.emotion_model_version_active()
-    rows = [_row(v, active) for v in EmotionModelVersion.objects.all()]
+    rows = _rows(list(EmotionModelVersion.objects.all()))
+    active = next((r["version"] for r in rows if r["active"]), None)
     history = EmotionModelActivation.objects.select_related("version", "activated_by")[:50]
     previous = selectors.emotion_model_previous(active)
     return render(request, "learning/model_list.html", {
@@ -61,10 +64,9 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_object_or_404(EmotionModelVersion, pk=pk)
-    active = selectors.emotion_model_version_active()
     meta = version.metadata
     return render(request, "learning/model_detail.html", {
-        "row": _row(version, active), "meta": meta, "dataset": meta.get("dataset") or {},
+        "row": _rows([version])[0], "meta": meta, "dataset": meta.get("dataset") or {},
         "training": meta.get("training") or {}, "libraries": meta.get("library_versions") or {},
         "form": ActivationForm(), "promote_form": PromoteForm(), "others": EmotionModelVersion.objects.exclude(pk=pk),
     })
@@ -90,7 +92,7 @@ def model_compare(request: HttpRequest) -> HttpResponse:
         return redirect("learning:model_list")
     active = selectors.emotion_model_version_active()
     pair = [get_object_or_404(EmotionModelVersion, pk=form.cleaned_data[key]) for key in ("a", "b")]
-    rows = [_row(v, active) for v in pair]
+    rows = _rows(pair)
     labels = list(dict.fromkeys(pair[0].labels + pair[1].labels))
     recall = [(label, [r["figures"].recall.get(label) for r in rows]) for label in labels]
     same_protocol = rows[0]["figures"].protocol == rows[1]["figures"].protocol

@@ -14,11 +14,10 @@ import numpy as np
 from core.emotion.features import FeatureConfig, inference_windows
 from core.emotion.model_version import (
     FLAT_ENTROPY,
-    MODEL_FILE,
     SAMPLE_RATE,
     ModelError,
+    artefact_file,
     flatness,
-    model_file,
     read_metadata,
 )
 from core.emotion.prediction import EmotionPrediction
@@ -37,7 +36,7 @@ class CnnClassifier:
         self.version: str = meta["version"]
         self.labels: list[str] = list(meta["labels"])
         self.config = FeatureConfig.from_dict(meta["feature_config"])
-        model_path = model_file(self.model_dir, meta, "model_file", MODEL_FILE, "model_sha256")
+        model_path = artefact_file(self.model_dir, meta)
         configure_tensorflow()
         import keras
         import tensorflow as tf

@@ -19,11 +19,10 @@ from core.emotion.features import FeatureConfig, FeatureError
 from core.emotion.gender import GENDER_FILE, GenderModel, estimate_from_p_female
 from core.emotion.model_version import (
     FLAT_ENTROPY,
-    HEAD_FILE,
     SAMPLE_RATE,
     ModelError,
+    artefact_file,
     flatness,
-    model_file,
     read_metadata,
 )
 from core.emotion.prediction import EmotionPrediction
@@ -41,7 +40,7 @@ class EncoderClassifier:
         self.version: str = meta["version"]
         self.labels: list[str] = list(meta["labels"])
         self.config = FeatureConfig.from_dict(meta["feature_config"])
-        head_path = model_file(self.model_dir, meta, "head_file", HEAD_FILE, "head_sha256")
+        head_path = artefact_file(self.model_dir, meta)
         try:
             self.head = EncoderHead.from_dict(json.loads(head_path.read_text(encoding="utf-8")))
         except (ValueError, KeyError, FeatureError) as exc:

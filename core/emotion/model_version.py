@@ -96,10 +96,23 @@ def read_metadata(model_dir: str | Path) -> dict[str, Any]:
     kind = meta.setdefault("model_kind", "cnn1d")  # versions made before there were two kinds
     if kind not in MODEL_KINDS:
         raise ModelError(f"Emotion model kind {kind!r} is not one this code runs ({', '.join(MODEL_KINDS)}).")
-    sha_key = "model_sha256" if kind == "cnn1d" else "head_sha256"
+    sha_key = ARTEFACT_KEYS[kind][2]
     if not isinstance(meta.get(sha_key), str):
         raise ModelError(f"Emotion model metadata has no {sha_key}.")
     return meta
+
+
+#: Per model kind, the metadata keys of its artefact: (file name key, default file name, sha256 key).
+ARTEFACT_KEYS = {"cnn1d": ("model_file", MODEL_FILE, "model_sha256"), "whisper_encoder": ("head_file", HEAD_FILE, "head_sha256")}
+
+
+def artefact_file(model_dir: Path, meta: dict[str, Any]) -> Path:
+    """The version's artefact (the Keras model or the head), checked against its sha256."""
+    return model_file(model_dir, meta, *ARTEFACT_KEYS[meta["model_kind"]])
+
+
+def artefact_sha256(meta: dict[str, Any]) -> str:
+    return str(meta[ARTEFACT_KEYS[meta["model_kind"]][2]])
 
 
 def model_file(model_dir: Path, meta: dict[str, Any], name_key: str, default: str, sha_key: str) -> Path:
