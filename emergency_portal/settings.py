@@ -173,6 +173,7 @@ CELERY_TASK_ROUTES = {
     "analysis.rescore_open_cases": {"queue": "emotion"},  # short work, like the acoustic step
     "learning.import_dataset": {"queue": "words"},  # long work, like a transcription
     "learning.train_model": {"queue": "words"},
+    "learning.evaluate_models": {"queue": "words"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SERIALIZER = "json"

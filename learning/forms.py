@@ -29,16 +29,38 @@ class DatasetImportForm(forms.Form):
                              "allowed import folders.")
 
 
+def _imported() -> Any:
+    from .models import Dataset, ImportState
+
+    return Dataset.objects.filter(state=ImportState.DONE)
+
+
 class TrainingRunForm(forms.Form):
     dataset: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, empty_label=None)
+    extra_datasets: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, label="Also train on",
+        help_text="Datasets trained on together with the first (each speaker stays on one side of every split).")
+    check_dataset: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, required=False, label="Check on another corpus", empty_label="none",
+        help_text="A corpus the model never trains on (other voices, language, microphones), judged after "
+                  "training. Without it the triage gives a promoted version's voice no weight.")
     folds = forms.IntegerField(min_value=2, max_value=10, initial=6,
                                help_text="Folds by speaker: every figure is on speakers the model never heard.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from .models import Dataset, ImportState
-
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = Dataset.objects.filter(state=ImportState.DONE)  # type: ignore[attr-defined]
+        for name in ("dataset", "extra_datasets", "check_dataset"):
+            self.fields[name].queryset = _imported()  # type: ignore[attr-defined]
+
+
+class EvaluationForm(forms.Form):
+    dataset: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, empty_label=None, label="Judge both on",
+        help_text="Only the dataset's speakers that neither version heard are used, the same clips for both.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = _imported()  # type: ignore[attr-defined]
 
 
 class ClipChangeForm(forms.Form):

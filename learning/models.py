@@ -75,6 +75,12 @@ class TrainingRun(models.Model):
     result is an immutable registered model version."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="training_runs")
+    extra_datasets = models.ManyToManyField(Dataset, blank=True, related_name="+",
+                                            help_text="More datasets trained on together with the first.")
+    check_dataset = models.ForeignKey(
+        Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="A corpus never trained on, judged after training: the cross-corpus figures that give the "
+                  "voice its trust in the triage.")
     folds = models.PositiveSmallIntegerField(default=6, help_text="Folds by speaker for the held-out figures.")
     state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.PENDING)
     progress = models.FloatField(default=0.0)
@@ -95,6 +101,33 @@ class TrainingRun(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("learning:training_detail", args=[self.pk])
+
+    @property
+    def active(self) -> bool:
+        return self.state in (RunState.PENDING, RunState.RUNNING)
+
+
+class Evaluation(models.Model):
+    """One or two versions judged on the same clips of a dataset: the speakers none of them heard.
+    A job record (state, progress); its figures never change once done."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="evaluations")
+    versions = models.ManyToManyField("analysis.EmotionModelVersion", related_name="+")
+    speakers = models.JSONField(default=list, help_text="The dataset's speakers judged on (unseen by every version).")
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.PENDING)
+    progress = models.FloatField(default=0.0)
+    message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    results = models.JSONField(default=dict, blank=True, help_text="Figures per version id: clean and telephone.")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Evaluation {self.pk} on {self.dataset}"
 
     @property
     def active(self) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from .models import ClipChange, Dataset, DatasetClip
+from .models import ClipChange, Dataset, DatasetClip, Evaluation
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,22 @@ def dataset_counts(dataset: Dataset) -> DatasetCounts:
         by_speaker=dict(sorted(Counter(speaker for _, _, speaker, _ in rows).items())),
         synthetic=sum(1 for *_, synthetic in rows if synthetic),
     )
+
+
+@dataclass(frozen=True)
+class EvaluationView:
+    """An evaluation of a pair of versions, with each version's figures in the pair's order."""
+
+    evaluation: Evaluation
+    figures: list[dict[str, Any] | None]
+
+
+def evaluations_of(pair: Sequence[Any]) -> list[EvaluationView]:
+    """Evaluations that judged exactly these versions (newest first)."""
+    ids = sorted(v.pk for v in pair)
+    out = []
+    for evaluation in Evaluation.objects.filter(versions=pair[0]).select_related("dataset", "started_by").prefetch_related(
+            "versions")[:50]:
+        if sorted(v.pk for v in evaluation.versions.all()) == ids:
+            out.append(EvaluationView(evaluation, [evaluation.results.get(str(v.pk)) for v in pair]))
+    return out

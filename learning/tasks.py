@@ -15,3 +15,10 @@ def train_model(run_id: int) -> None:
     from .training import training_run_execute
 
     training_run_execute(run_id=run_id)
+
+
+@shared_task(name="learning.evaluate_models", acks_late=True, reject_on_worker_lost=True)
+def evaluate_models(evaluation_id: int) -> None:
+    from .evaluation import evaluation_execute
+
+    evaluation_execute(evaluation_id=evaluation_id)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from calls import broadcast
 from calls.exceptions import CaseActionError, NotAllowed
 from core.emotion.datasets import Clip, balanced_folds
 
-from .models import Dataset, ImportState, RunState, TrainingRun
+from .models import Dataset, DatasetClip, ImportState, RunState, TrainingRun
 from .selectors import dataset_clips_now
 
 logger = logging.getLogger(__name__)
@@ -31,30 +33,55 @@ class TrainingCancelled(Exception):
     pass
 
 
-def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6, background: bool = True) -> TrainingRun:
+def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6, extra_datasets: Sequence[Dataset] = (),
+                       check_dataset: Dataset | None = None, background: bool = True) -> TrainingRun:
     """Record a run and start it in the background after the commit (``background=False``: the caller
     runs ``training_run_execute`` itself, as the command does)."""
     if not admin.has_role("admin"):
         raise NotAllowed("Only an admin can train models.")
-    if dataset.state != ImportState.DONE:
-        raise CaseActionError(f"{dataset.name} is not imported (yet).")
+    datasets = list(dict.fromkeys([dataset, *extra_datasets]))
+    for each in [*datasets, *([check_dataset] if check_dataset else [])]:
+        if each.state != ImportState.DONE:
+            raise CaseActionError(f"{each.name} is not imported (yet).")
     if not 2 <= folds <= 10:
         raise CaseActionError("Folds must be from 2 to 10.")
-    clips = _clips(dataset)
+    clips = training_clips(datasets)
     labels = {c.label for c in clips}
     speakers = {c.speaker for c in clips}
     if len(labels) < 2:
-        raise CaseActionError(f"{dataset.name} has {len(labels)} label(s); a model needs at least two.")
+        raise CaseActionError(f"{_names(datasets)} has {len(labels)} label(s); a model needs at least two.")
     split = [f for f in balanced_folds(clips, folds) if f]
     if len(speakers) < folds or len(split) < 2 or any(len(speakers - set(held)) < 2 for held in split):
-        raise CaseActionError(f"{dataset.name} has {len(speakers)} speaker(s): too few for {folds} folds by speaker "
+        raise CaseActionError(f"{_names(datasets)} has {len(speakers)} speaker(s): too few for {folds} folds by speaker "
                               "(each fold must leave at least two speakers to train on; every figure is on "
                               "speakers the model never heard).")
-    run = TrainingRun.objects.create(dataset=dataset, folds=folds, started_by=admin,
+    if check_dataset is not None:
+        _check_corpus_usable(check_dataset, datasets, labels)
+    run = TrainingRun.objects.create(dataset=dataset, folds=folds, started_by=admin, check_dataset=check_dataset,
                                      message="waiting for a worker")
+    run.extra_datasets.set(datasets[1:])
     if background:
         transaction.on_commit(partial(training_run_dispatch, run_id=run.pk))
     return run
+
+
+def _check_corpus_usable(check: Dataset, datasets: list[Dataset], labels: set[str]) -> None:
+    """The cross-corpus check must be a corpus the model never trains on, with labels to judge."""
+    if check in datasets:
+        raise CaseActionError(f"{check.name} is trained on: the cross-corpus check needs a dataset the model never hears.")
+    shared = labels & {c.label for c in dataset_clips(check)}
+    if len(shared) < 2:
+        raise CaseActionError(f"{check.name} shares {len(shared)} label(s) with the training data; the cross-corpus "
+                              "check needs at least two.")
+    overlap = DatasetClip.objects.filter(dataset=check, sha256__in=DatasetClip.objects.filter(
+        dataset__in=datasets).values("sha256")).count()
+    if overlap:
+        raise CaseActionError(f"{overlap} clip(s) of {check.name} are also in the training data: the cross-corpus "
+                              "check would not be on unheard audio.")
+
+
+def _names(datasets: Sequence[Dataset]) -> str:
+    return " + ".join(d.name for d in datasets)
 
 
 def training_run_dispatch(*, run_id: int) -> None:
@@ -91,18 +118,22 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
     # Claimed in one conditional UPDATE: a cancelled run, a redelivered task or a second runner stops here.
     claimed = TrainingRun.objects.filter(pk=run_id, state=RunState.PENDING).update(
         state=RunState.RUNNING, message="computing Whisper-encoder embeddings")
-    run = TrainingRun.objects.select_related("dataset", "started_by").get(pk=run_id)
+    run = TrainingRun.objects.select_related("dataset", "check_dataset", "started_by").get(pk=run_id)
     if not claimed:
         return run
     _announce(run)
     out = trained_models_dir() / version_name(run)
     try:
-        clips = _clips(run.dataset)
+        datasets = [run.dataset, *run.extra_datasets.order_by("pk")]
         from core.emotion.encoder_version import train_encoder_model
 
+        check = run.check_dataset
         train_encoder_model(
-            Path(settings.MEDIA_ROOT), out, folds=run.folds, clips=clips, scheme=run.dataset.scheme,
-            cache_dir=Path(settings.MEDIA_ROOT) / "datasets" / "embeddings", progress=False,
+            Path(settings.MEDIA_ROOT), out, folds=run.folds, clips=training_clips(datasets),
+            scheme="+".join(sorted({d.scheme for d in datasets})),
+            lineage={"names": [d.name for d in datasets], "ids": [d.pk for d in datasets]},
+            cross_corpus=(dataset_clips(check), check.name) if check is not None else None,
+            cache_dir=embeddings_dir(), progress=False,
             progress_callback=partial(_fold_done, run.pk), log=logger.info, overwrite=True,
         )
         version = emotion_model_register(folder=out, user=run.started_by)
@@ -128,11 +159,23 @@ def version_name(run: TrainingRun) -> str:
     return f"emotion-{slug}-run{run.pk}"
 
 
-def _clips(dataset: Dataset) -> list[Clip]:
+def embeddings_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "datasets" / "embeddings"
+
+
+def dataset_clips(dataset: Dataset) -> list[Clip]:
     """The clips in use, with their labels as they stand after any logged relabelling."""
     media = Path(settings.MEDIA_ROOT)
     return [Clip(path=media / n.clip.audio, label=n.label, speaker=n.clip.speaker, gender=n.clip.gender,
                  scheme=dataset.scheme) for n in dataset_clips_now(dataset) if not n.excluded]
+
+
+def training_clips(datasets: Sequence[Dataset]) -> list[Clip]:
+    """The clips of one dataset, or of several with each speaker named after its dataset (two corpora's
+    speaker "03" are two people)."""
+    if len(datasets) == 1:
+        return dataset_clips(datasets[0])
+    return [replace(c, speaker=f"{d.name}/{c.speaker}") for d in datasets for c in dataset_clips(d)]
 
 
 def _fold_done(run_id: int, done: int, total: int, row: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
@@ -23,17 +24,20 @@ from core import charts
 from core.datasets.attributes import ATTRIBUTES
 from core.triage.acoustic import acoustic_trust
 
+from . import selectors as learning_selectors
 from . import services as learning
 from . import training
+from .evaluation import evaluation_start
 from .forms import (
     ActivationForm,
     ClipChangeForm,
     CompareForm,
     DatasetImportForm,
+    EvaluationForm,
     PromoteForm,
     TrainingRunForm,
 )
-from .models import Dataset, DatasetClip, ImportState, TrainingRun
+from .models import Dataset, DatasetClip, Evaluation, ImportState, RunState, TrainingRun
 from .selectors import attribute_groups, dataset_clips_now, dataset_counts
 
 
@@ -102,11 +106,53 @@ def model_compare(request: HttpRequest) -> HttpResponse:
     if active is not None and challenger is not None and {active, challenger} == set(pair):
         shadow = selectors.shadow_comparison(active, challenger)
     return render(request, "learning/model_compare.html", {"rows": rows, "recall": recall,
+                                                           "evaluations": [
+                                                               {"evaluation": e.evaluation,
+                                                                "pairs": list(zip(rows, e.figures, strict=True))}
+                                                               for e in learning_selectors.evaluations_of(pair)],
+                                                           "evaluation_form": EvaluationForm(),
                                                            "same_protocol": same_protocol, "shadow": shadow,
                                                            "audited": [(r, a["audited"], [a["category_agreement"],
                                                                         a["prank_false_positive_rate"], a["prank_recall"]])
                                                                        for r, a in zip(rows, audited, strict=True)],
                                                            "challenger": challenger, "active": active})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def model_evaluate(request: HttpRequest) -> HttpResponse:
+    """Judge two versions on the same unheard speakers of a dataset (back to their compare page)."""
+    pair = CompareForm(request.POST)
+    form = EvaluationForm(request.POST)
+    if not pair.is_valid():
+        messages.error(request, "Choose two versions to compare.")
+        return redirect("learning:model_list")
+    versions = [get_object_or_404(EmotionModelVersion, pk=pair.cleaned_data[key]) for key in ("a", "b")]
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+    else:
+        try:
+            evaluation = evaluation_start(admin=request.user, versions=versions, dataset=form.cleaned_data["dataset"])
+        except CaseActionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Judging both on {len(evaluation.speakers)} unheard speakers of "
+                                      f"{evaluation.dataset.name}: the figures appear below when done.")
+    return redirect(f"{reverse('learning:model_compare')}?a={versions[0].pk}&b={versions[1].pk}#evaluations")
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def evaluation_confusion(request: HttpRequest, pk: int, version: int) -> HttpResponse:
+    evaluation = get_object_or_404(Evaluation, pk=pk, state=RunState.DONE)
+    figures = evaluation.results.get(str(version))
+    if figures is None:
+        raise Http404("This evaluation did not judge that version.")
+    name = get_object_or_404(EmotionModelVersion, pk=version).name
+    png = charts.confusion_png(figures["clean"]["confusion"], figures["labels"],
+                               f"{name} on {evaluation.dataset.name} (unheard speakers), UA "
+                               f"{figures['clean']['unweighted_accuracy']:.3f}")
+    return HttpResponse(png, content_type="image/png")
 
 
 @role_required(Role.ADMIN)
@@ -197,21 +243,25 @@ def training_list(request: HttpRequest) -> HttpResponse:
             messages.error(request, form_errors_text(form))
         else:
             try:
-                run = training.training_run_start(admin=request.user, dataset=form.cleaned_data["dataset"],
-                                                  folds=form.cleaned_data["folds"])
+                data = form.cleaned_data
+                run = training.training_run_start(admin=request.user, dataset=data["dataset"], folds=data["folds"],
+                                                  extra_datasets=list(data["extra_datasets"]),
+                                                  check_dataset=data["check_dataset"])
             except CaseActionError as exc:
                 messages.error(request, str(exc))
             else:
                 messages.success(request, f"Training on {run.dataset.name} started.")
                 return redirect(run)
-    runs = TrainingRun.objects.select_related("dataset", "version", "started_by")[:50]
+    runs = TrainingRun.objects.select_related("dataset", "check_dataset", "version", "started_by").prefetch_related(
+        "extra_datasets")[:50]
     return render(request, "learning/training_list.html", {"form": form, "runs": runs})
 
 
 @role_required(Role.ADMIN)
 @require_GET
 def training_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(TrainingRun.objects.select_related("dataset", "version", "started_by"), pk=pk)
+    run = get_object_or_404(TrainingRun.objects.select_related("dataset", "check_dataset", "version", "started_by"),
+                            pk=pk)
     return render(request, "learning/training_detail.html", {"run": run})
 
 

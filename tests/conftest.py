@@ -28,6 +28,7 @@ def pytest_sessionstart(session):
 
 RAVDESS_DIR = Path(os.environ.get("RAVDESS_DIR", REPO.parent / "shared" / "data" / "ravdess"))
 SPEECH_SAMPLES_DIR = Path(os.environ.get("SPEECH_SAMPLES_DIR", REPO.parent / "shared" / "data" / "speech-samples"))
+EMODB_DIR = Path(os.environ.get("EMODB_DIR", REPO.parent / "shared" / "data" / "emodb"))
 # A fearful, strong-intensity clip by a female actor: "Dogs are sitting by the door".
 RAVDESS_CLIP = "Actor_02/03-01-06-02-02-01-02.flac"
 
@@ -47,6 +48,13 @@ def ravdess_dir() -> Path:
     if not (RAVDESS_DIR / "metadata.csv").exists():
         pytest.fail(f"RAVDESS corpus not found at {RAVDESS_DIR}; set RAVDESS_DIR.")
     return RAVDESS_DIR
+
+
+@pytest.fixture(scope="session")
+def emodb_dir() -> Path:
+    if not (EMODB_DIR / "metadata.csv").exists():
+        pytest.fail(f"EmoDB corpus not found at {EMODB_DIR}; set EMODB_DIR.")
+    return EMODB_DIR
 
 
 @pytest.fixture(scope="session")

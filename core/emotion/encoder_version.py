@@ -54,9 +54,11 @@ def train_encoder_model(
     overwrite: bool = False,
     clips: Sequence[Clip] | None = None,
     scheme: str | None = None,
+    lineage: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train into `out`; return the metadata (also written). `cross_corpus` is (clips, a name).
-    `clips` (all under `dataset`, e.g. an imported dataset's stored files) replaces reading names."""
+    `clips` (all under `dataset`, e.g. an imported dataset's stored files) replaces reading names;
+    `lineage` adds to the metadata's "dataset" (e.g. the names of the imported datasets trained on)."""
     started = time.perf_counter()
     dataset, out = Path(dataset), Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -78,7 +80,7 @@ def train_encoder_model(
     if cross_corpus is not None:
         other, name = cross_corpus
         metrics["cross_corpus"] = {"corpus": name, **cross_corpus_metrics(
-            head, encoder, other, fingerprint(other, Path(other[0].path).parent), labels, cache_dir, progress)}
+            head, encoder, other, fingerprint(other, _common_folder(other)), labels, cache_dir, progress)}
     gender = _gender_head(embeddings, clips, layers)
     out.mkdir(parents=True, exist_ok=True)
     (out / HEAD_FILE).write_text(json.dumps(head.to_dict()), encoding="utf-8")
@@ -95,7 +97,8 @@ def train_encoder_model(
         "encoder": {"model": MODEL_NAME, "model_sha256": encoder.model_checksum, "layers": list(layers),
                     "pooling": "mean+std over the clip's frames"},
         "labels": labels, "sample_rate": DEFAULT_CONFIG.sample_rate, "feature_config": DEFAULT_CONFIG.to_dict(),
-        "dataset": {"path": str(dataset), "scheme": scheme or clips[0].scheme, "fingerprint": fp, "n_clips": len(clips)},
+        "dataset": {"path": str(dataset), "scheme": scheme or clips[0].scheme, "fingerprint": fp, "n_clips": len(clips),
+                    **(lineage or {})},
         "speaker_genders": speaker_genders(clips),
         "training": {"head": "multinomial logistic regression", "c": c, "layers": list(layers),
                      "search": {"layers": [list(opt) for opt in search.layer_options], "c": list(search.c_options),
@@ -111,6 +114,13 @@ def train_encoder_model(
     log(f"wrote {out}: held-out UA {held_out['ua']['mean']:.3f}" +
         (f", cross-corpus UA {cross['ua']:.3f}" if cross else ""))
     return meta
+
+
+def _common_folder(clips: Sequence[Clip]) -> Path:
+    """The folder holding every clip (the fingerprint names clips relative to it)."""
+    import os
+
+    return Path(os.path.commonpath([Path(c.path).parent for c in clips]))
 
 
 def _gender_head(embeddings: np.ndarray, clips: Sequence[Clip], layers: Sequence[int]) -> GenderModel | None:

@@ -1,4 +1,5 @@
-"""``manage.py training_run DATASET --user ADMIN [--folds 6] [--json]``: train now, register the result."""
+"""``manage.py training_run DATASET [--also NAME ...] [--check NAME] --user ADMIN [--folds 6] [--json]``: train
+now, register the result."""
 
 from __future__ import annotations
 
@@ -22,14 +23,16 @@ class Command(BaseCommand):
         parser.add_argument("dataset")
         parser.add_argument("--user", required=True, help="the admin who trains")
         parser.add_argument("--folds", type=int, default=6)
+        parser.add_argument("--also", nargs="*", default=[], metavar="DATASET", help="more datasets to train on")
+        parser.add_argument("--check", metavar="DATASET", help="a corpus never trained on, for cross-corpus figures")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        dataset = Dataset.objects.filter(name=opts["dataset"]).first()
-        if dataset is None:
-            raise CommandError(f"No dataset {opts['dataset']!r}.")
+        dataset = _dataset(opts["dataset"])
         try:
             run = training.training_run_start(admin=admin_user(opts["user"]), dataset=dataset, folds=opts["folds"],
+                                              extra_datasets=[_dataset(name) for name in opts["also"]],
+                                              check_dataset=_dataset(opts["check"]) if opts["check"] else None,
                                               background=False)
         except CaseActionError as exc:
             raise CommandError(str(exc)) from exc
@@ -41,3 +44,10 @@ class Command(BaseCommand):
             self.stdout.write(dumps({"run": run.pk, "version": run.version.name, "figures": figures}))
         else:
             self.stdout.write(f"{run.version.name}: held-out UA {figures['ua']:.3f} ({figures['protocol']})")
+
+
+def _dataset(name: str) -> Dataset:
+    dataset = Dataset.objects.filter(name=name).first()
+    if dataset is None:
+        raise CommandError(f"No dataset {name!r}.")
+    return dataset

@@ -1,0 +1,140 @@
+"""Evaluations: one or two model versions judged on the same clips of an imported dataset, from the
+speakers none of them heard, so that a comparison is on equal terms. The judging is the pure
+core's (core.emotion.evaluation); here the job is recorded, run in the background and followed live."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from analysis.models import EmotionModelVersion
+from analysis.selectors import emotion_model_folder
+from calls import broadcast
+from calls.exceptions import CaseActionError, NotAllowed
+from core.emotion.datasets import Clip
+
+from .models import Dataset, Evaluation, ImportState, RunState
+from .training import dataset_clips
+
+logger = logging.getLogger(__name__)
+MIN_SPEAKERS = 2
+
+
+def heard_speakers(version: EmotionModelVersion, dataset: Dataset) -> set[str]:
+    """The dataset's speakers the version was trained on, by its recorded lineage: the same naming
+    scheme and speaker id, or the same imported dataset (by name; datasets trained on together name
+    their speakers "dataset/speaker"). Cautious by design: a speaker id the version lists under this
+    dataset's scheme counts as heard even when it may be another person."""
+    lineage = version.metadata.get("dataset", {}) or {}
+    trained = {str(s) for s in (version.metadata.get("speaker_genders") or {})}
+    schemes = set(str(lineage.get("scheme", "")).split("+"))
+    names = set(lineage.get("names") or [])
+    speakers = {c.speaker for c in dataset.clips.all()}
+    return {s for s in speakers
+            if f"{dataset.name}/{s}" in trained
+            or (s in trained and (dataset.scheme in schemes or dataset.name in names))}
+
+
+def unheard_speakers(versions: Sequence[EmotionModelVersion], dataset: Dataset) -> list[str]:
+    heard = set().union(*(heard_speakers(v, dataset) for v in versions))
+    return sorted({c.speaker for c in dataset.clips.all()} - heard)
+
+
+def evaluation_start(*, admin: Any, versions: Sequence[EmotionModelVersion], dataset: Dataset,
+                     background: bool = True) -> Evaluation:
+    """Record an evaluation of `versions` on the dataset's speakers that none of them heard and start it
+    after the commit (``background=False``: the caller runs ``evaluation_execute``)."""
+    if not admin.has_role("admin"):
+        raise NotAllowed("Only an admin can evaluate models.")
+    versions = list(dict.fromkeys(versions))
+    if not 1 <= len(versions) <= 2:
+        raise CaseActionError("Evaluate one version, or two side by side.")
+    if dataset.state != ImportState.DONE:
+        raise CaseActionError(f"{dataset.name} is not imported (yet).")
+    speakers = unheard_speakers(versions, dataset)
+    if len(speakers) < MIN_SPEAKERS:
+        raise CaseActionError(f"{dataset.name} has {len(speakers)} speaker(s) that {_names(versions)} never heard; "
+                              f"judging needs at least {MIN_SPEAKERS}.")
+    clips = _clips(dataset, speakers)
+    for version in versions:
+        shared = set(version.labels) & {c.label for c in clips}
+        if len(shared) < 2:
+            raise CaseActionError(f"{dataset.name} shares {len(shared)} label(s) with {version.name}; judging needs "
+                                  "at least two.")
+    evaluation = Evaluation.objects.create(dataset=dataset, speakers=speakers, started_by=admin,
+                                           message="waiting for a worker")
+    evaluation.versions.set(versions)
+    if background:
+        transaction.on_commit(partial(evaluation_dispatch, evaluation_id=evaluation.pk))
+    return evaluation
+
+
+def evaluation_dispatch(*, evaluation_id: int) -> None:
+    from analysis.dispatch import run_in_background
+
+    from . import tasks
+
+    if settings.ANALYSIS_BACKEND == "celery":
+        tasks.evaluate_models.delay(evaluation_id)
+    else:
+        run_in_background("learning", partial(evaluation_execute, evaluation_id=evaluation_id))
+
+
+def evaluation_execute(*, evaluation_id: int) -> Evaluation:
+    """The background job: each version in turn on the same clips; figures stored per version id."""
+    claimed = Evaluation.objects.filter(pk=evaluation_id, state=RunState.PENDING).update(
+        state=RunState.RUNNING, message="judging")
+    evaluation = Evaluation.objects.select_related("dataset").get(pk=evaluation_id)
+    if not claimed:
+        return evaluation
+    _announce(evaluation)
+    try:
+        from core.emotion.classifier import load_classifier
+        from core.emotion.evaluation import evaluate_on_clips
+
+        clips = _clips(evaluation.dataset, evaluation.speakers)
+        versions = list(evaluation.versions.order_by("pk"))
+        results: dict[str, Any] = {}
+        for i, version in enumerate(versions):
+            _set(evaluation, message=f"judging {version.name} on {len(clips)} clips")
+            results[str(version.pk)] = evaluate_on_clips(
+                load_classifier(emotion_model_folder(version)), clips, progress=partial(_clip_done, evaluation, i, len(versions)))
+        _set(evaluation, state=RunState.DONE, progress=1.0, results=results, finished_at=timezone.now(),
+             message=f"judged on {len(clips)} clips of {len(evaluation.speakers)} unheard speakers")
+    except Exception as exc:  # the job must end visibly, whatever happened
+        logger.exception("Evaluation %s failed", evaluation.pk)
+        _set(evaluation, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now(),
+             message="failed")
+    return evaluation
+
+
+def _clips(dataset: Dataset, speakers: Sequence[str]) -> list[Clip]:
+    wanted = set(speakers)
+    return [c for c in dataset_clips(dataset) if c.speaker in wanted]
+
+
+def _names(versions: Sequence[EmotionModelVersion]) -> str:
+    return " or ".join(v.name for v in versions)
+
+
+def _clip_done(evaluation: Evaluation, index: int, count: int, done: int, total: int) -> None:
+    if done % 10 == 0 or done == total:
+        _set(evaluation, progress=round((index + done / total) / count, 3))
+
+
+def _set(evaluation: Evaluation, **fields: Any) -> None:
+    for key, value in fields.items():
+        setattr(evaluation, key, value)
+    evaluation.save(update_fields=list(fields))
+    _announce(evaluation)
+
+
+def _announce(evaluation: Evaluation) -> None:
+    transaction.on_commit(lambda: broadcast.training_changed(evaluation.pk, evaluation.state, kind="evaluation",
+                                                             progress=evaluation.progress, message=evaluation.message))
