@@ -9,7 +9,7 @@ DEMO_ENV := DEBUG=1 DEMO_MODE=1 SECURE_SSL=0
 TEST_DATABASE_URL ?= mysql://root@127.0.0.1:3306/emergency_portal
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test setup setup-dev check requirements benchmarks
+.PHONY: run test setup setup-dev check requirements benchmarks backup
 
 $(VENV)/bin/python:
 	./scripts/system-deps.sh
@@ -56,3 +56,7 @@ requirements: setup-dev
 
 benchmarks: setup-dev
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
+
+# One archive of the database and MEDIA_ROOT in BACKUP_DIR (README, "Backup and restore").
+backup: setup
+	$(PY) manage.py backup

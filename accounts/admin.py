@@ -2,8 +2,11 @@ from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
-from .models import User
+from .api_keys import integration_client_create
+from .models import ClientAPIKey, IntegrationClient, User
 
 
 class AdminRoleRequired:
@@ -47,3 +50,37 @@ class PortalUserAdmin(AdminRoleRequired, UserAdmin):
     fieldsets = cast(tuple[Any, ...], UserAdmin.fieldsets) + (("Portal role", {"fields": ("role",)}),)
     add_fieldsets = UserAdmin.add_fieldsets + (("Portal role", {"fields": ("role",)}),)
 
+
+
+# The package's own key model is not used: keys here belong to an integration client (ClientAPIKey).
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+@admin.register(IntegrationClient)
+class IntegrationClientAdmin(AdminRoleRequired, admin.ModelAdmin):
+    """Adding a client makes its intake user too (through the service); a client is never deleted."""
+
+    list_display = ("name", "user", "created_by", "created_at")
+    fields = ("name",)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and self.has_module_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        created = integration_client_create(admin=request.user, name=obj.name)
+        obj.pk, obj.user, obj.created_by, obj.created_at = created.pk, created.user, created.created_by, created.created_at
+
+
+@admin.register(ClientAPIKey)
+class ClientAPIKeyAdmin(AdminRoleRequired, APIKeyModelAdmin):
+    """The key is shown once, when made; the list shows its prefix, expiry and whether it is revoked."""
+
+    list_display = ("prefix", "name", "client", "created", "expiry_date", "_has_expired", "revoked")  # type: ignore[assignment]
+    list_filter = ("client", "revoked")  # type: ignore[assignment]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the prefix stays, so logs that name it can still be read

@@ -24,13 +24,29 @@ _executors: dict[str, ThreadPoolExecutor] = {}
 _warmed_up = False
 
 
-def analysis_dispatch(*, recording_id: int) -> None:
-    """Start both analysis jobs of a recording (call after the recording's transaction commits)."""
-    for job in pipeline.JOBS:
-        if settings.ANALYSIS_BACKEND == "celery":
-            {"emotion": tasks.analyse_emotion, "words": tasks.analyse_words}[job].delay(recording_id)
-        else:
-            _submit(job, _run_job_in_thread, job, recording_id)
+def analysis_dispatch(*, recording_id: int, jobs: tuple[str, ...] = pipeline.JOBS) -> None:
+    """Start the analysis jobs of a recording (call after the recording's transaction commits), and
+    note each hand-over on its steps. A hand-over that fails (the broker is down) is logged, not
+    raised: the call is saved already, and the sweep (``analysis_dispatch_forgotten``) retries it."""
+    for job in jobs:
+        try:
+            if settings.ANALYSIS_BACKEND == "celery":
+                {"emotion": tasks.analyse_emotion, "words": tasks.analyse_words}[job].delay(recording_id)
+            else:
+                _submit(job, _run_job_in_thread, job, recording_id)
+        except Exception:
+            logger.exception("Recording %s: the %s job could not be handed over; the sweep will retry", recording_id, job)
+            continue
+        pipeline.handed_over(recording_id, job)
+
+
+def analysis_dispatch_forgotten(*, older_than_s: float = 30) -> int:
+    """Hand over again every job whose steps were committed but never handed over (see
+    pipeline.forgotten_jobs). Returns how many jobs were handed over."""
+    jobs = pipeline.forgotten_jobs(older_than_s)
+    for recording_id, names in jobs.items():
+        analysis_dispatch(recording_id=recording_id, jobs=names)
+    return sum(len(names) for names in jobs.values())
 
 
 def emotion_dispatch(*, recording_id: int) -> None:

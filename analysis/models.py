@@ -43,6 +43,10 @@ class AnalysisStep(models.Model):
     seconds = models.FloatField(null=True, blank=True)
     progress = models.FloatField(null=True, blank=True, help_text="0..1 while a long step runs.")
     created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="When its job was handed to a runner. Empty on a committed step: the hand-over was lost "
+                  "(the web process died, the broker was down) and the sweep hands it over again.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -122,7 +122,8 @@ def case_rescore(*, case_id: int) -> TriageScore:
             provisional=result.provisional,
             overridden=result.overridden,
         )
-        transaction.on_commit(lambda: broadcast.case_changed(case_id, "score_changed"))
+        band = result.band  # on the notice, so that pages show a critical call at once
+        transaction.on_commit(lambda: broadcast.case_changed(case_id, "score_changed", band=band))
     return score
 
 

@@ -49,3 +49,14 @@ def _compile_kernels(**kwargs: Any) -> None:
 def _warm_up(**kwargs: Any) -> None:
     """In each pool process, after the fork: load the emotion model."""
     pipeline.warm_up()
+
+
+@shared_task(name="analysis.dispatch_forgotten", acks_late=True)
+def dispatch_forgotten() -> int:
+    """Run by Celery beat (settings.CELERY_BEAT_SCHEDULE): jobs whose hand-over was lost."""
+    jobs = pipeline.forgotten_jobs()
+    for recording_id, names in jobs.items():
+        for job in names:
+            {"emotion": analyse_emotion, "words": analyse_words}[job].delay(recording_id)
+            pipeline.handed_over(recording_id, job)
+    return sum(len(names) for names in jobs.values())

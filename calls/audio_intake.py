@@ -50,6 +50,13 @@ def decode_upload(upload: UploadedFile) -> audio.DecodedAudio:
         upload.seek(0)
     if audio.is_silent(decoded.samples):
         raise AudioRejected("The recording contains only silence.")
+    if decoded.duration_s < settings.MIN_AUDIO_SECONDS:
+        # Refused rather than analysed: a fraction of a second gives the emotion model nothing to
+        # judge, and it would still answer (once "sad 0.40"). The case keeps its safe priority.
+        raise AudioRejected(
+            f"The recording is {decoded.duration_s:.2f} s long: too short to judge the caller's voice "
+            f"(at least {settings.MIN_AUDIO_SECONDS:g} s is needed)."
+        )
     return decoded
 
 

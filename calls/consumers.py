@@ -7,6 +7,8 @@ is accepted, so the browser sees a failed handshake and learns nothing else.
 
 from __future__ import annotations
 
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -16,6 +18,14 @@ from . import broadcast
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
+security_log = logging.getLogger("security")
+
+
+def _log_refusal(scope, user, why: str) -> None:
+    who = user.get_username() if user is not None and user.is_authenticated else "anonymous"
+    client = (scope.get("client") or ["?"])[0]
+    security_log.warning("websocket refused: user=%s path=%s ip=%s reason=%s", who, scope.get("path"), client, why)
+
 
 class RoleCheckedConsumer(AsyncJsonWebsocketConsumer):
     required_role = "operator"
@@ -23,9 +33,11 @@ class RoleCheckedConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.has_role(self.required_role):
+            _log_refusal(self.scope, user, f"needs the {self.required_role} role")
             await self.close(code=CLOSE_FORBIDDEN)
             return
         if not await self.allowed(user):
+            _log_refusal(self.scope, user, "not allowed to see it")
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.groups_joined: list[str] = []
@@ -44,6 +56,17 @@ class RoleCheckedConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # A binary frame or text that is not JSON is ignored like any other unknown message: the
+        # base class would raise on it and end the connection with an error (1011).
+        if text_data is None:
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs):
         # The only thing a client may say is "are you there?"; everything else is ignored.

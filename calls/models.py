@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Self
 
@@ -47,6 +49,31 @@ class PriorityBand(models.TextChoices):
     HIGH = "high", "High"
     NORMAL = "normal", "Normal"
     LOW = "low", "Low"
+
+
+def validate_received_at(value: datetime) -> None:
+    """Refuse a call time beyond the allowed clock skew, or older than a live queue can mean. A call
+    dated ahead (say 2030) would sort below every call of today until then, since the queue adds
+    waiting time, negative for it; one dated in 1006 (found by schemathesis) would top the queue for
+    good, and its time has no valid RFC 3339 form (the local offset then was +05:53:28)."""
+    skew = timedelta(seconds=settings.CALL_TIME_MAX_SKEW_S)
+    now = timezone.now()
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    oldest = now - timedelta(days=settings.CALL_TIME_MAX_AGE_DAYS)
+    if value < oldest:
+        raise ValidationError(
+            f"The call time {value:%Y-%m-%d %H:%M} is more than {settings.CALL_TIME_MAX_AGE_DAYS} days ago: "
+            "the queue is for live calls (check the sender's clock).",
+            code="old_call_time",
+        )
+    if value > now + skew:
+        raise ValidationError(
+            f"The call time {timezone.localtime(value):%Y-%m-%d %H:%M} is in the future: a call can be "
+            f"at most {skew.total_seconds() / 60:g} minutes ahead of the server's clock "
+            f"(now {timezone.localtime(now):%Y-%m-%d %H:%M}).",
+            code="future_call_time",
+        )
 
 
 class CaseQuerySet(models.QuerySet):
@@ -139,6 +166,8 @@ class Case(models.Model):
     queue_key = models.FloatField(default=0.0, db_index=True)
     incident_type = models.CharField(max_length=32, blank=True)
     suspected_prank = models.BooleanField(default=False)
+    # Any change at all (state, analysis, priority): what API clients poll with ``since``.
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = CaseQuerySet.as_manager()
 
@@ -149,6 +178,13 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"Case #{self.pk} from {self.caller_number}"
 
+    def save(self, *args, **kwargs) -> None:
+        # Every save, partial ones included, stamps the change (auto_now would miss update_fields saves).
+        self.updated_at = timezone.now()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("calls:case_detail", args=[self.pk])
 
@@ -156,6 +192,11 @@ class Case(models.Model):
         return status in self.TRANSITIONS[CaseStatus(self.status)]
 
     def clean(self) -> None:
+        if self.received_at is not None and not self.pk:  # an old case's time is history
+            try:
+                validate_received_at(self.received_at)
+            except ValidationError as exc:
+                raise ValidationError({"received_at": exc.messages}) from exc
         if (self.latitude is None) != (self.longitude is None):
             raise ValidationError("Give both latitude and longitude, or neither.")
         if self.status == CaseStatus.CLAIMED and self.claimed_by_id is None:
@@ -198,7 +239,10 @@ def _picture_path(instance: Recording, filename: str) -> str:
 
 
 def _suffix(filename: str) -> str:
-    return Path(filename).suffix.lower()[:8]
+    """The only part of an uploaded file's name that reaches the disk, and only if it is a plain
+    extension: the rest of the stored name is the case number and the content's hash."""
+    suffix = Path(filename).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,7}", suffix) else ""
 
 
 class Recording(models.Model):
@@ -272,3 +316,23 @@ class Note(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Note by {self.author} on case #{self.case_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST sent with an ``Idempotency-Key`` header, replayed to its retries
+    for a day (a retry must carry the same request). One row per client and key: the unique
+    constraint makes concurrent retries wait for the first and then replay it."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of the method, path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="one_answer_per_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"Idempotency key {self.key!r} of user {self.owner_id}"

@@ -273,3 +273,22 @@ def note_add(*, case: Case, author, text: str) -> Note:
         case_event_record(case=case, kind=EventKind.NOTE_ADDED, actor=author, note=note.pk)
         transaction.on_commit(lambda: broadcast.case_changed(case.pk, EventKind.NOTE_ADDED))
     return note
+
+
+def recording_picture_ensure(*, recording: Recording) -> Recording:
+    """The recording's waveform-and-spectrogram picture, drawn the first time someone looks at it (not
+    on the way to the first score). Best effort: a call without its picture is still a call."""
+    if recording.picture:
+        return recording
+    from django.core.files.base import ContentFile
+
+    from core import audio
+    from core.plots import call_picture
+
+    png = call_picture(audio.load(recording.normalised.path))
+    with transaction.atomic():
+        locked = Recording.objects.select_for_update().get(pk=recording.pk)
+        if not locked.picture:  # another request may have drawn it meanwhile
+            locked.picture.save("picture.png", ContentFile(png), save=False)
+            locked.save(update_fields=["picture"])
+    return locked

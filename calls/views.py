@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.db.models.fields.files import FieldFile
 from django.http import (
@@ -60,20 +61,25 @@ def _apply(request: HttpRequest, case: Case, change: Callable[[], str | None]) -
     return redirect(case)
 
 
+def _queue_context(request: HttpRequest) -> dict[str, Any]:
+    filters = selectors.QueueFilters.from_query(request.GET, user=request.user)
+    window = selectors.queue_window(user=request.user, filters=filters,
+                                    page=selectors.parse_page(request.GET.get("page")),
+                                    page_size=settings.QUEUE_PAGE_SIZE)
+    return {"window": window, "cases": window.cases, "filters": filters}
+
+
 @role_required(Role.OPERATOR)
 def case_list(request):
-    filters = selectors.QueueFilters.from_query(request.GET, user=request.user)
-    cases = selectors.queue_list(user=request.user, filters=filters)
-    context = {"cases": cases, "filters": filters, "incident_types": INCIDENT_TYPES}
+    context = _queue_context(request) | {"incident_types": INCIDENT_TYPES}
     return render(request, "calls/case_list.html", context)
 
 
 @role_required(Role.OPERATOR)
 def queue_rows(request):
-    """The queue's rows alone, same filters: the live page re-syncs from this after any change."""
-    filters = selectors.QueueFilters.from_query(request.GET, user=request.user)
-    cases = selectors.queue_list(user=request.user, filters=filters)
-    return render(request, "calls/_queue_rows.html", {"cases": cases})
+    """The queue's window alone (counts, rows, pager), same filters and page: the live page
+    re-syncs from this after any change."""
+    return render(request, "calls/_queue_window.html", _queue_context(request))
 
 
 @role_required(Role.OPERATOR)
@@ -205,6 +211,8 @@ def recording_file(request, pk: int, which: str):
     """A recording's files, only for users who may see its case (media is never served directly)."""
     recording = get_object_or_404(Recording.objects.select_related("case"), pk=pk)
     _visible_case(request, recording.case_id)
+    if which == "picture" and recording.normalised:
+        recording = services.recording_picture_ensure(recording=recording)
     field = {"original": recording.original, "normalised": recording.normalised, "picture": recording.picture}.get(which)
     if field is None or not field.name:
         raise Http404("No such file.")

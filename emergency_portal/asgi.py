@@ -16,10 +16,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from calls.routing import websocket_urlpatterns  # noqa: E402
+from emergency_portal.middleware import BodySizeLimitASGI  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Django's ASGI handler reads the whole body before any middleware: refuse a too-large one first.
+        "http": BodySizeLimitASGI(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -4,8 +4,10 @@ Embedded default (no env): SQLite, in-memory channel layer, analysis in-process 
 Production / CI: DATABASE_URL=mysql://..., REDIS_URL=redis://..., CELERY_BROKER_URL=redis://...
 """
 
+from datetime import timedelta
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -39,17 +41,24 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc assets, served locally
+    "rest_framework_api_key",  # its abstract key model (ours: accounts.ClientAPIKey); its own is unused
     "crispy_forms",
     "crispy_bootstrap5",
     "channels",
+    "csp",  # Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
+    "axes",  # login lockout after repeated failures (AXES_* below)
     "accounts",
     "calls",
     "analysis",
     "audits",
     "learning",
+    "backups",  # manage.py backup / restore (no models)
 ]
 
 MIDDLEWARE = [
+    # First: a body over the upload limit is refused from its Content-Length, before anything reads it.
+    "emergency_portal.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login attempt into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "emergency_portal.urls"
@@ -97,6 +109,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out username/address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -129,15 +146,27 @@ STORAGES = {
     },
 }
 
-# Audio intake limits.
+# Audio intake limits. Shorter than MIN_AUDIO_SECONDS, a clip says nothing about the caller's
+# voice (a 0.1 s clip once came out as "sad 0.40"): it is refused, and the case keeps its safe
+# priority. A call's time may lie ahead of the server clock by CALL_TIME_MAX_SKEW_S at most
+# (telephony clocks drift); a later time would sort the call below older ones until then.
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=50)
 MAX_AUDIO_SECONDS = env.float("MAX_AUDIO_SECONDS", default=600.0)
+MIN_AUDIO_SECONDS = env.float("MIN_AUDIO_SECONDS", default=0.5)
+CALL_TIME_MAX_SKEW_S = env.int("CALL_TIME_MAX_SKEW_S", default=300)
+# ...and lie at most this far back: a live queue has no place for a call days old.
+CALL_TIME_MAX_AGE_DAYS = env.int("CALL_TIME_MAX_AGE_DAYS", default=7)
+# Rows per page of the queue page: each rendered row costs ~0.3 ms on every live refresh, so the
+# page shows the top of the queue and pages the rest (benchmarks/queue_perf.py).
+QUEUE_PAGE_SIZE = env.int("QUEUE_PAGE_SIZE", default=50)
 # Dataset imports: the largest archive accepted, and the server folders an admin may import from
 # (nothing outside them can be named).
 DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
 DATASET_IMPORT_ROOTS = [Path(p) for p in env.list(
     "DATASET_IMPORT_ROOTS", default=[str(BASE_DIR.parent / "shared" / "data"), str(MEDIA_ROOT / "datasets" / "incoming")]
 )]
+# Where `manage.py backup` writes its archives when not told (README, "Backup and restore").
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -171,9 +200,16 @@ CELERY_TASK_ROUTES = {
     "analysis.analyse_emotion": {"queue": "emotion"},
     "analysis.analyse_words": {"queue": "words"},
     "analysis.rescore_open_cases": {"queue": "emotion"},  # short work, like the acoustic step
+    "analysis.dispatch_forgotten": {"queue": "emotion"},
     "learning.import_dataset": {"queue": "words"},  # long work, like a transcription
     "learning.train_model": {"queue": "words"},
     "learning.evaluate_models": {"queue": "words"},
+}
+# Every 15 s, hand over again any analysis whose hand-over was lost between the commit and the
+# broker (run `celery -A emergency_portal beat`, or a worker with -B).
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-forgotten-analysis": {"task": "analysis.dispatch_forgotten", "schedule": 15.0,
+                                    "options": {"queue": "emotion", "expires": 14}},
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SERIALIZER = "json"
@@ -193,20 +229,44 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.api_keys.ApiKeyAuthentication",  # integration clients: Authorization: Api-Key <key>
+        "rest_framework.authentication.SessionAuthentication",  # the pages' own fetches
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsOperator"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "calls.problems.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["calls.throttles.ClientRateThrottle"],
+}
+# Requests per client (calls.throttles): an intake client pushing 2 calls a second with retries stays
+# well inside its budget; a runaway script does not.
+API_THROTTLE_RATES = {
+    "intake": env.str("API_RATE_INTAKE", default="600/min"),
+    "user": env.str("API_RATE_USER", default="1200/min"),
+    "anon": env.str("API_RATE_ANON", default="60/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "112 Emergency call triage API",
+    "DESCRIPTION": (
+        "Push calls in (integration clients with an intake API key: `Authorization: Api-Key <key>`), read the "
+        "queue, claim, release and close cases, audit calls, manage emotion model versions. Every error is an "
+        "RFC 9457 problem (application/problem+json). Creating POSTs accept an `Idempotency-Key` header; reads "
+        "carry an ETag (send If-None-Match) and the queue filters by `since` (updated_at)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["accounts.permissions.IsOperator"],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from drf-spectacular-sidecar: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
+if REDIS_URL:
+    # Throttle counters and other shared state live in Redis, so every web worker sees the same counts.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "portal"}}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -223,7 +283,49 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_SSL
 SECURE_HSTS_PRELOAD = SECURE_SSL
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: every form carries its own token
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"  # case URLs name case numbers: never tell other sites
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Idle expiry: a session ends SESSION_IDLE_MINUTES after its last request (each request renews
+# it), so an unattended operator desk does not stay logged in; closing the browser ends it too.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=60) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username from
+# one address, that pair is refused for LOGIN_LOCKOUT_MINUTES. Keyed on the pair, not the
+# username alone, so nobody can lock an operator out from elsewhere during a shift.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+
+# Content Security Policy (django-csp): scripts and style sheets only from this site, no inline
+# script anywhere (templates keep their JavaScript in static/js). Inline style *attributes* stay
+# allowed for the probability bars' widths: an attribute cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:"],  # Bootstrap draws its small icons as data: SVGs
+        "media-src": [csp.SELF, "blob:"],  # the recorder plays back what it just recorded
+        "connect-src": [csp.SELF],  # fetch and the live queue's websocket, same origin only
+        "font-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -233,5 +335,8 @@ LOGGING = {
     "loggers": {
         "calls": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
         "analysis": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        # Logins, failures, lockouts and refusals: who, what, when (accounts.security_log).
+        "security": {"handlers": ["console"], "level": "INFO"},
+        "axes": {"handlers": ["console"], "level": "WARNING"},
     },
 }

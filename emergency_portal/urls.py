@@ -1,17 +1,35 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 admin.site.site_header = "112 Triage administration"
+
+
+@csrf_exempt  # it only redirects; the v1 view it names checks everything
+@login_not_required
+def _to_v1(request: HttpRequest, rest: str) -> HttpResponse:
+    """The unversioned paths of before v1: a 308 keeps the method and body of a POST."""
+    query = request.META.get("QUERY_STRING", "")
+    response = HttpResponse(status=308)
+    response["Location"] = f"/api/v1/{rest}" + (f"?{query}" if query else "")
+    return response
+
 
 urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
-    path("api/", include("calls.api_urls")),
-    path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
+    path("api/v1/", include("emergency_portal.api_urls")),
+    re_path(r"^api/(?!v1/)(?P<rest>.*)$", _to_v1, name="api_unversioned"),
     path("analysis/", include("analysis.urls")),
     path("audits/", include("audits.urls")),
     path("learning/", include("learning.urls")),
     path("", include("calls.urls")),
 ]
+
+# Error pages with the site's layout; under /api/ RFC 9457 problem+json (emergency_portal.errors).
+handler400 = "emergency_portal.errors.bad_request"
+handler403 = "emergency_portal.errors.permission_denied"
+handler404 = "emergency_portal.errors.page_not_found"
+handler500 = "emergency_portal.errors.server_error"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the project needs: headers to build mysqlclient, and for the tests,
-# Chromium (pages), espeak-ng (speech synthesis for benchmarks/tests). Installs only what is missing.
+# Debian packages the project needs: headers to build mysqlclient, and for the tests, the MariaDB
+# and Redis servers they run against (scripts/services.sh starts them), Chromium (pages) and
+# espeak-ng (speech synthesis for benchmarks/tests). Installs only what is missing.
 set -euo pipefail
 want=(pkg-config libmariadb-dev build-essential)
 if [ "${1:-}" = "--test" ]; then
-  want+=(chromium espeak-ng)
+  want+=(mariadb-server redis-server chromium espeak-ng)
 fi
 missing=()
 for pkg in "${want[@]}"; do

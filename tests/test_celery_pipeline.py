@@ -136,7 +136,7 @@ def test_a_worker_killed_mid_analysis_loses_nothing(worker, case_factory, upload
     case.refresh_from_db()
     assert case.analysis_state == AnalysisState.ANALYSING and case.status == "open"
     client.force_login(operator)
-    assert case.pk in [row["id"] for row in client.get("/api/cases/").json()["results"]]
+    assert case.pk in [row["id"] for row in client.get("/api/v1/cases/").json()["results"]]
 
     worker()  # the restarted worker gets the unacknowledged task back and finishes it
     wait_for(lambda: analysis_state(case) == AnalysisState.DONE, 120, "the analysis to finish after restart")
@@ -155,7 +155,7 @@ def test_a_failing_model_leaves_a_visible_high_priority_case(worker, case_factor
     assert case.priority_band in (PriorityBand.HIGH, PriorityBand.CRITICAL)
     assert "voice analysis failed: treated as urgent" in case.priority_reasons
     client.force_login(operator)
-    row = next(r for r in client.get("/api/cases/").json()["results"] if r["id"] == case.pk)
+    row = next(r for r in client.get("/api/v1/cases/").json()["results"] if r["id"] == case.pk)
     assert row["analysis_state"] == "failed" and "not found" in row["analysis_error"]
     assert "Analysis problem" in client.get(case.get_absolute_url()).content.decode()
     assert settings.ANALYSIS_BACKEND == "celery"

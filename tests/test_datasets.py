@@ -170,7 +170,7 @@ def test_an_admin_imports_on_the_page_and_reads_the_counts(client, admin_user, c
 def test_explore_listen_relabel_and_exclude_never_destroy(client, admin_user, clips, settings):
     from learning.models import ClipChange
     from learning.selectors import attribute_groups, dataset_clips_now
-    from learning.training import _clips
+    from learning.training import dataset_clips
 
     d = services.dataset_create(admin=admin_user, name="agency", archive=SimpleUploadedFile("a.zip", archive_112(clips)))
     d = services.dataset_import_run(dataset_id=d.pk)
@@ -194,7 +194,7 @@ def test_explore_listen_relabel_and_exclude_never_destroy(client, admin_user, cl
     clip.refresh_from_db()
     assert clip.label == "drunk" and DatasetClip.objects.count() == 6  # the clip itself never changes
     assert dataset_counts(d).total == 5 and ("drunk", "female") not in dataset_counts(d).by_label_gender
-    used = {c.path.name: c.label for c in _clips(d)}
+    used = {c.path.name: c.label for c in dataset_clips(d)}
     assert len(used) == 5 and used[Path(clip.audio).name] == "stressful"
     shown = client.get(page).content.decode()
     assert "(was drunk)" in shown and "excluded" in shown

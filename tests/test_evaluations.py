@@ -28,6 +28,14 @@ EMODB_SPEAKERS = ("03", "08", "09", "10", "11", "12")
 
 def imported_emodb(admin, emodb_dir: Path, name: str = "emodb-small", per_label: int = 1):
     """A few EmoDB clips per speaker and label (angry, happy, neutral, sad), imported as a manifest dataset."""
+    archive = emodb_archive(emodb_dir, per_label)
+    dataset = services.dataset_create(admin=admin, name=name, archive=SimpleUploadedFile("e.zip", archive))
+    return services.dataset_import_run(dataset_id=dataset.pk)
+
+
+def emodb_archive(emodb_dir: Path, per_label: int = 1,
+                  labels: tuple[str, ...] = ("angry", "happy", "neutral", "sad")) -> bytes:
+    """A zip of EmoDB clips of six speakers with a manifest.csv (the CSV scheme)."""
     rows = list(csv.DictReader((emodb_dir / "metadata.csv").open(encoding="utf-8")))
     buffer, manifest, taken = io.BytesIO(), io.StringIO(), {}
     writer = csv.writer(manifest)
@@ -35,14 +43,13 @@ def imported_emodb(admin, emodb_dir: Path, name: str = "emodb-small", per_label:
     with zipfile.ZipFile(buffer, "w") as z:
         for row in rows:
             key = (row["speaker"], row["emotion"])
-            if row["speaker"] in EMODB_SPEAKERS and row["emotion"] in ("angry", "happy", "neutral", "sad") \
+            if row["speaker"] in EMODB_SPEAKERS and row["emotion"] in labels \
                     and taken.get(key, 0) < per_label:
                 taken[key] = taken.get(key, 0) + 1
                 z.write(emodb_dir / row["path"], Path(row["path"]).name)
                 writer.writerow([Path(row["path"]).name, row["emotion"], row["speaker"], row["gender"]])
         z.writestr("manifest.csv", manifest.getvalue())
-    dataset = services.dataset_create(admin=admin, name=name, archive=SimpleUploadedFile("e.zip", buffer.getvalue()))
-    return services.dataset_import_run(dataset_id=dataset.pk)
+    return buffer.getvalue()
 
 
 def test_a_run_on_two_datasets_is_checked_on_a_corpus_it_never_heard(admin_user, ravdess_dir, emodb_dir):

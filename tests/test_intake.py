@@ -17,10 +17,19 @@ def _files_under(root):
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+def _an_hour_ago() -> str:
+    """A call time the form accepts on any day the suite runs (calls days old are refused)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+
+
 def _post_case(client, audio):
     return client.submit(
         reverse("calls:case_create"),
-        data={"caller_number": "98765 43210", "received_at": "2026-11-21T10:00", "language": "en-IN",
+        data={"caller_number": "98765 43210", "received_at": _an_hour_ago(), "language": "en-IN",
               "location": "Near the railway station", "audio": audio},
     )
 

@@ -33,6 +33,8 @@ REQUIRED_ROLE = {
     "audits:export": ("supervisor", "get"),
     "learning:model_list": ("admin", "get"),
     "learning:model_compare": ("admin", "get"),
+    "learning:model_evaluate": ("admin", "post"),
+    "learning:evaluation_confusion": ("admin", "get"),
     "learning:model_rollback": ("admin", "post"),
     "learning:model_detail": ("admin", "get"),
     "learning:model_confusion": ("admin", "get"),
@@ -54,11 +56,18 @@ REQUIRED_ROLE = {
     "api:case_close": ("operator", "post"),
     "api:case_notes": ("operator", "post"),
     "api:case_recordings": ("operator", "post"),
-    "api_schema": ("operator", "get"),
+    "api:audit_list": ("supervisor", "get"),
+    "api:audit_items": ("supervisor", "get"),
+    "api:model_list": ("admin", "get"),
+    "api:model_detail": ("admin", "get"),
+    "api:model_promote": ("admin", "post"),
 }
-# Reachable by anyone, or guarded by the Django admin's own login (tested in test_accounts).
-PUBLIC = {"login", "logout"}
-ROLES = ["anonymous", "operator", "supervisor", "admin"]
+# Reachable by anyone, or guarded by the Django admin's own login (tested in test_accounts); the API's
+# schema and its documentation pages describe it, and the unversioned paths only redirect to v1.
+PUBLIC = {"login", "logout", "api:schema", "api:docs", "api:redoc", "api_unversioned"}
+# An integration client ("intake") ranks below every person: it may only push calls in and add audio
+# to its own calls (tested in test_api_v1); every URL of the matrix refuses it.
+ROLES = ["anonymous", "intake", "operator", "supervisor", "admin"]
 RANK = {role: i for i, role in enumerate(ROLES)}
 
 
@@ -88,7 +97,7 @@ def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
         pk = recording_id
     elif route.startswith("audits/items/"):
         pk = item_id
-    elif route.startswith("learning/models/<int:pk>"):
+    elif route.startswith(("learning/models/<int:pk>", "api/v1/models/<int:pk>")):
         pk = EmotionModelVersion.objects.get(name="emotion-ravdess-v2").pk
     elif route.startswith("learning/datasets/<int:pk>"):
 
@@ -149,7 +158,15 @@ def audit_item(case_with_audio):
 def test_role_matrix(users, case_with_audio, audit_item, role):
     client = Client()  # roles only here; CSRF has its own matrix below
     recording = case_with_audio.recordings.get()
-    if role != "anonymous":
+    headers = {}
+    if role == "intake":
+        from accounts.api_keys import api_key_issue, integration_client_create
+
+        integration = integration_client_create(admin=users["admin"], name="matrix-pbx")
+        headers["HTTP_AUTHORIZATION"] = "Api-Key " + api_key_issue(admin=users["admin"], client=integration,
+                                                                   name="m")[1]
+        client.force_login(integration.user)  # it could never log in (no password); if it did, pages refuse it
+    elif role != "anonymous":
         client.force_login(users[role])
     checked = 0
     for name, route in _named_patterns():
@@ -157,9 +174,11 @@ def test_role_matrix(users, case_with_audio, audit_item, role):
             continue
         needed, method = REQUIRED_ROLE[name]
         path = _path(route, case_with_audio.pk, recording.pk, audit_item.pk)
-        response = getattr(client, method)(path)
         api = path.startswith("/api/")
-        if role == "anonymous":
+        response = getattr(client, method)(path, **(headers if api else {}))
+        if role == "intake" and name == "api:case_recordings":
+            assert response.status_code == 404, response.status_code  # another's case: not even found
+        elif role == "anonymous":
             if api:
                 assert response.status_code in (401, 403), (name, response.status_code)
             else:

@@ -14,7 +14,7 @@ const SELF_REFRESHING = new Set(["analysis", "score_changed"]);
 let lastSeen = null;
 
 async function refreshHeader() {
-  const response = await fetch(`/api/cases/${caseId}/`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const response = await fetch(`/api/v1/cases/${caseId}/`, { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (!response.ok) return null;
   const data = await response.json();
   const status = document.getElementById("case-status");

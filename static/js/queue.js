@@ -1,10 +1,12 @@
-// The live queue: on any change notice, fetch the rows for the current filters, patch changed rows
-// in place, put them in the server's order, highlight what changed, and alert on new critical calls.
+// The live queue: on any change notice, fetch the window (counts, one page of rows, pager) for the
+// current filters and page, patch changed rows in place, put them in the server's order, highlight
+// what changed, and alert on new critical calls, in the window or not.
 import { alertBanner, askNotificationPermission, beep, connectLive } from "./live.js";
 
 const body = document.getElementById("queue-rows");
-const rowsUrl = body.dataset.rowsUrl;
+const rowsUrl = document.getElementById("queue-window").dataset.rowsUrl;
 const closedView = new URLSearchParams(location.search).get("view") === "closed";
+let criticalCount = criticalIn(document);
 let syncing = null;
 let again = false;
 
@@ -31,20 +33,24 @@ function flash(row) {
   row.classList.add("changed");
 }
 
-async function fetchRows() {
+function criticalIn(root) {
+  return Number(root.getElementById("queue-summary")?.dataset.critical ?? 0);
+}
+
+async function fetchWindow() {
   const response = await fetch(`${rowsUrl}${location.search}`, {
     credentials: "same-origin",
     headers: { "X-Requested-With": "fetch" },
   });
   if (!response.ok) throw new Error(`queue rows: HTTP ${response.status}`);
-  const template = document.createElement("template");
-  template.innerHTML = `<table><tbody>${await response.text()}</tbody></table>`;
-  return template.content.querySelector("tbody");
+  return new DOMParser().parseFromString(await response.text(), "text/html");
 }
 
-function apply(fresh) {
+// Returns whether a row newly critical was announced.
+function applyRows(fresh) {
   const before = rowsById(body);
   const ordered = [];
+  let announced = false;
   for (const row of fresh.querySelectorAll("tr.queue-row")) {
     const old = before.get(row.dataset.case);
     if (old && fingerprint(old) === fingerprint(row)) {
@@ -55,12 +61,32 @@ function apply(fresh) {
       const caller = row.cells[2]?.firstChild?.textContent.trim() || "";
       beep();
       alertBanner(`Critical call #${row.dataset.case} ${caller}`.trim(), row.querySelector("a")?.href || "#");
+      announced = true;
     }
     flash(row);
     ordered.push(row);
   }
   const empty = fresh.querySelector("#queue-empty");
   body.replaceChildren(...(ordered.length ? ordered : empty ? [empty] : []));
+  return announced;
+}
+
+function apply(fresh) {
+  const announced = applyRows(fresh.getElementById("queue-rows"));
+  for (const id of ["queue-summary", "queue-pager"]) {
+    const part = fresh.getElementById(id);
+    if (part) document.getElementById(id)?.replaceWith(document.adoptNode(part));
+  }
+  // A critical call outside this window (a later page, or more critical calls than a page holds)
+  // must not go unnoticed: the counts cover the whole queue, so a rise there is announced too.
+  const critical = criticalIn(document);
+  if (critical > criticalCount && !announced && !closedView) {
+    beep();
+    const top = document.getElementById("queue-summary").dataset.topUrl || "?";
+    alertBanner(`Critical call waiting (${critical} critical): see the top of the queue`, top);
+  }
+  criticalCount = critical;
+  if (!closedView) tick(); // new rows come with the server's coarse "waiting" text
   body.dataset.synced = String(Date.now());
 }
 
@@ -69,18 +95,43 @@ async function resync() {
   syncing = (async () => {
     do {
       again = false;
-      try { apply(await fetchRows()); } catch (error) { console.warn(error); }
+      try { apply(await fetchWindow()); } catch (error) { console.warn(error); }
     } while (again);
     syncing = null;
   })();
   return syncing;
 }
 
-// Several notices often arrive together (created, then scored): fetch once for the burst.
+// Notices that change nothing a row shows: a long analysis step's progress, a note.
+function changesRows(message) {
+  const progressOnly = message.progress !== undefined && message.state === undefined;
+  return !progressOnly && message.kind !== "note_added";
+}
+
+// Several notices often arrive together (created, then scored), and with calls arriving every second
+// they never stop: fetch once per burst and at most once per MIN_GAP_MS. A plain debounce would never
+// fire in a steady stream, and fetching on every notice would multiply the server's load by the
+// number of open pages: with 30 pages at 2 calls a second, a 500 ms gap made the pages' refreshes
+// alone take more than a core of a 2-core server (benchmarks/evening.py). A call scored critical
+// skips the gap: it shows within the burst.
+const BURST_MS = 80;
+const MIN_GAP_MS = 2000;
 let pending = null;
-function onChange() {
-  clearTimeout(pending);
-  pending = setTimeout(resync, 80);
+let lastFetch = 0;
+function onChange(message) {
+  if (!changesRows(message)) return;
+  if (message.band === "critical" && pending) {
+    clearTimeout(pending);
+    pending = null;
+  }
+  if (pending) return;
+  const gap = message.band === "critical" ? 0 : MIN_GAP_MS;
+  const wait = Math.max(BURST_MS, lastFetch + gap - Date.now());
+  pending = setTimeout(() => {
+    pending = null;
+    lastFetch = Date.now();
+    resync();
+  }, wait);
 }
 
 askNotificationPermission(document.getElementById("notify-permission"));

@@ -81,3 +81,29 @@ def test_an_admin_follows_a_training_run_live(login, admin_user, artifacts, ravd
     expect(page.locator("#run-state")).to_have_text("Done", timeout=120_000)
     expect(page.locator("#run-result")).to_contain_text("emotion-four-actors-run")
     assert page.evaluate("window.stillTheSamePage") is True  # followed over the websocket, never reloaded
+
+
+def test_an_admin_judges_two_versions_on_the_same_unheard_voices(login, off_loop, admin_user, artifacts, emodb_dir):
+    """Both shipped versions judged on EmoDB speakers neither heard; the figures arrive live."""
+    from analysis.models import EmotionModelVersion
+    from tests.test_evaluations import emodb_archive
+
+    page = login(admin_user)
+    page.goto("/learning/datasets/")
+    page.fill("#id_name", "emodb-six")
+    page.set_input_files("#id_archive", {"name": "emodb.zip", "mimeType": "application/zip",
+                                         "buffer": emodb_archive(emodb_dir, labels=("angry", "neutral"))})
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#state")).to_have_text("Imported", timeout=60_000)
+    whisper, cnn = off_loop(lambda: [EmotionModelVersion.objects.get(name=n).pk
+                                     for n in ("emotion-whisper-v1", "emotion-ravdess-v2")])
+    page.goto(f"/learning/models/compare/?a={whisper}&b={cnn}")
+    page.select_option("#evaluation-form select[name=dataset]", label="emodb-six")
+    page.get_by_role("button", name="Judge both").click()
+    expect(page.locator(".alert-success")).to_contain_text("6 unheard speakers of emodb-six")
+    page.evaluate("window.stillTheSamePage = true")
+    expect(page.locator("#evaluations-live .evaluation-figures")).to_contain_text("emotion-ravdess-v2", timeout=180_000)
+    for picture in page.locator("#evaluations-live img").all():
+        page.wait_for_function("img => img.complete && img.naturalWidth > 200", arg=picture.element_handle())
+    page.locator("#evaluations").screenshot(path=artifacts / "model-compare-unheard.png")
+    assert page.evaluate("window.stillTheSamePage") is True  # arrived over the websocket, never reloaded
