@@ -121,8 +121,11 @@ def emotion_model_figures(version: EmotionModelVersion) -> ModelFigures:
         confusion = held.get("confusion") or []
         recall = {label: row[i] / sum(row) for i, (label, row) in enumerate(zip(labels, confusion, strict=False))
                   if sum(row)}
+        chosen = version.metadata.get("held_out_speakers") or []
+        protocol = (f"held-out speakers {', '.join(chosen)}" if chosen
+                    else f"{len(held.get('folds', []))} folds by speaker")
         return ModelFigures(
-            f"{len(held.get('folds', []))} folds by speaker", _get(held, "ua", "mean"), _get(held, "ua", "std"),
+            protocol, _get(held, "ua", "mean"), _get(held, "ua", "std"),
             _get(held, "distress_auc", "mean"), _get(held, "telephone_ua", "mean"), _get(held, "male", "mean"),
             _get(held, "female", "mean"), cross.get("corpus"), _get(cross, "clean", "ua"),
             _get(cross, "clean", "distress_auc"), recall)

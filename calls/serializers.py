@@ -27,6 +27,11 @@ class TextField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        # The length as sent, before the surrounding spaces are trimmed: what the schema's maxLength says
+        # (schemathesis found 5,001 characters with a leading space accepted).
+        if self.max_length is not None and len(data) > self.max_length:
+            raise serializers.ValidationError(f"Ensure this field has no more than {self.max_length} characters.",
+                                              code="max_length")
         return super().to_internal_value(data)
 
 

@@ -25,8 +25,10 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def confusion_png(matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str) -> bytes:
-    """Rows: supervisors' category; columns: the system's; each row shaded by its own share."""
+def confusion_png(matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str, *,
+                  rows: str = "supervisors said", columns: str = "the system said") -> bytes:
+    """Rows: the reference (supervisors' category, a clip's label); columns: the system's; each row
+    shaded by its own share."""
     cm = np.asarray(matrix, dtype=float)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     figure = _figure(5.6, 4.8)
@@ -34,8 +36,8 @@ def confusion_png(matrix: Sequence[Sequence[int]], labels: Sequence[str], title:
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("the system said")
-    ax.set_ylabel("supervisors said")
+    ax.set_xlabel(columns)
+    ax.set_ylabel(rows)
     ax.set_title(title, fontsize=9)
     for i in range(len(labels)):
         for j in range(len(labels)):

@@ -9,16 +9,15 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from analysis.models import EmotionModelVersion
 from analysis.selectors import emotion_model_folder
-from calls import broadcast
 from calls.exceptions import CaseActionError, NotAllowed
 from core.emotion.datasets import Clip
 
+from .jobs import job_announce, job_dispatch, job_update
 from .models import Dataset, Evaluation, ImportState, RunState
 from .training import dataset_clips
 
@@ -76,14 +75,7 @@ def evaluation_start(*, admin: Any, versions: Sequence[EmotionModelVersion], dat
 
 
 def evaluation_dispatch(*, evaluation_id: int) -> None:
-    from analysis.dispatch import run_in_background
-
-    from . import tasks
-
-    if settings.ANALYSIS_BACKEND == "celery":
-        tasks.evaluate_models.delay(evaluation_id)
-    else:
-        run_in_background("learning", partial(evaluation_execute, evaluation_id=evaluation_id))
+    job_dispatch("evaluate_models", evaluation_id, partial(evaluation_execute, evaluation_id=evaluation_id))
 
 
 def evaluation_execute(*, evaluation_id: int) -> Evaluation:
@@ -93,7 +85,7 @@ def evaluation_execute(*, evaluation_id: int) -> Evaluation:
     evaluation = Evaluation.objects.select_related("dataset").get(pk=evaluation_id)
     if not claimed:
         return evaluation
-    _announce(evaluation)
+    job_announce(evaluation)
     try:
         from core.emotion.classifier import load_classifier
         from core.emotion.evaluation import evaluate_on_clips
@@ -102,14 +94,14 @@ def evaluation_execute(*, evaluation_id: int) -> Evaluation:
         versions = list(evaluation.versions.order_by("pk"))
         results: dict[str, Any] = {}
         for i, version in enumerate(versions):
-            _set(evaluation, message=f"judging {version.name} on {len(clips)} clips")
+            job_update(evaluation, message=f"judging {version.name} on {len(clips)} clips")
             results[str(version.pk)] = evaluate_on_clips(
                 load_classifier(emotion_model_folder(version)), clips, progress=partial(_clip_done, evaluation, i, len(versions)))
-        _set(evaluation, state=RunState.DONE, progress=1.0, results=results, finished_at=timezone.now(),
+        job_update(evaluation, state=RunState.DONE, progress=1.0, results=results, finished_at=timezone.now(),
              message=f"judged on {len(clips)} clips of {len(evaluation.speakers)} unheard speakers")
     except Exception as exc:  # the job must end visibly, whatever happened
         logger.exception("Evaluation %s failed", evaluation.pk)
-        _set(evaluation, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now(),
+        job_update(evaluation, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now(),
              message="failed")
     return evaluation
 
@@ -125,16 +117,4 @@ def _names(versions: Sequence[EmotionModelVersion]) -> str:
 
 def _clip_done(evaluation: Evaluation, index: int, count: int, done: int, total: int) -> None:
     if done % 10 == 0 or done == total:
-        _set(evaluation, progress=round((index + done / total) / count, 3))
-
-
-def _set(evaluation: Evaluation, **fields: Any) -> None:
-    for key, value in fields.items():
-        setattr(evaluation, key, value)
-    evaluation.save(update_fields=list(fields))
-    _announce(evaluation)
-
-
-def _announce(evaluation: Evaluation) -> None:
-    transaction.on_commit(lambda: broadcast.training_changed(evaluation.pk, evaluation.state, kind="evaluation",
-                                                             progress=evaluation.progress, message=evaluation.message))
+        job_update(evaluation, progress=round((index + done / total) / count, 3))

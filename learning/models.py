@@ -70,7 +70,29 @@ class RunState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class TrainingRun(models.Model):
+class BackgroundJob(models.Model):
+    """What every admin's background job records: its state and progress while it runs (followed live on
+    /ws/training/, by KIND), who started it and when, how it ended."""
+
+    KIND = ""
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.PENDING)
+    progress = models.FloatField(default=0.0)
+    message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-pk"]
+
+    @property
+    def active(self) -> bool:
+        return self.state in (RunState.PENDING, RunState.RUNNING)
+
+
+class TrainingRun(BackgroundJob):
     """One training of a Whisper-encoder head on a dataset: a job record (state, progress) whose
     result is an immutable registered model version."""
 
@@ -82,19 +104,15 @@ class TrainingRun(models.Model):
         help_text="A corpus never trained on, judged after training: the cross-corpus figures that give the "
                   "voice its trust in the triage.")
     folds = models.PositiveSmallIntegerField(default=6, help_text="Folds by speaker for the held-out figures.")
-    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.PENDING)
-    progress = models.FloatField(default=0.0)
-    message = models.CharField(max_length=300, blank=True)
+    held_out_speakers = models.JSONField(default=list, blank=True, help_text=(
+        "Speakers kept out of training altogether, the figures measured on them (instead of the folds)."))
     cancel_requested = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
     version = models.ForeignKey("analysis.EmotionModelVersion", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+")
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    KIND = "training"
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(BackgroundJob.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"Training run {self.pk} on {self.dataset}"
@@ -102,36 +120,22 @@ class TrainingRun(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("learning:training_detail", args=[self.pk])
 
-    @property
-    def active(self) -> bool:
-        return self.state in (RunState.PENDING, RunState.RUNNING)
 
-
-class Evaluation(models.Model):
+class Evaluation(BackgroundJob):
     """One or two versions judged on the same clips of a dataset: the speakers none of them heard.
     A job record (state, progress); its figures never change once done."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="evaluations")
     versions = models.ManyToManyField("analysis.EmotionModelVersion", related_name="+")
     speakers = models.JSONField(default=list, help_text="The dataset's speakers judged on (unseen by every version).")
-    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.PENDING)
-    progress = models.FloatField(default=0.0)
-    message = models.CharField(max_length=300, blank=True)
-    error = models.TextField(blank=True)
     results = models.JSONField(default=dict, blank=True, help_text="Figures per version id: clean and telephone.")
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    KIND = "evaluation"
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(BackgroundJob.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"Evaluation {self.pk} on {self.dataset}"
-
-    @property
-    def active(self) -> bool:
-        return self.state in (RunState.PENDING, RunState.RUNNING)
 
 
 class ClipChange(AppendOnlyModel):

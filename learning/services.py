@@ -24,6 +24,7 @@ from core.datasets.attributes import clip_attributes
 from core.datasets.labelling import label_files
 from core.emotion.datasets import Clip, DatasetError
 
+from .jobs import job_dispatch
 from .models import ClipChange, Dataset, DatasetClip, ImportState
 
 logger = logging.getLogger(__name__)
@@ -60,14 +61,7 @@ def dataset_create(*, admin: Any, name: str, archive: UploadedFile | None = None
 
 
 def dataset_import_dispatch(*, dataset_id: int) -> None:
-    from analysis.dispatch import run_in_background
-
-    from . import tasks
-
-    if settings.ANALYSIS_BACKEND == "celery":
-        tasks.import_dataset.delay(dataset_id)
-    else:
-        run_in_background("learning", partial(dataset_import_run, dataset_id=dataset_id))
+    job_dispatch("import_dataset", dataset_id, partial(dataset_import_run, dataset_id=dataset_id))
 
 
 def _store_upload(archive: UploadedFile) -> Path:

@@ -19,10 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.services import emotion_model_register
-from calls import broadcast
 from calls.exceptions import CaseActionError, NotAllowed
 from core.emotion.datasets import Clip, balanced_folds
 
+from .jobs import job_announce, job_dispatch, job_update
 from .models import Dataset, DatasetClip, ImportState, RunState, TrainingRun
 from .selectors import dataset_clips_now
 
@@ -34,7 +34,8 @@ class TrainingCancelled(Exception):
 
 
 def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6, extra_datasets: Sequence[Dataset] = (),
-                       check_dataset: Dataset | None = None, background: bool = True) -> TrainingRun:
+                       check_dataset: Dataset | None = None, held_out_speakers: Sequence[str] = (),
+                       background: bool = True) -> TrainingRun:
     """Record a run and start it in the background after the commit (``background=False``: the caller
     runs ``training_run_execute`` itself, as the command does)."""
     if not admin.has_role("admin"):
@@ -50,19 +51,36 @@ def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6, extra_da
     speakers = {c.speaker for c in clips}
     if len(labels) < 2:
         raise CaseActionError(f"{_names(datasets)} has {len(labels)} label(s); a model needs at least two.")
-    split = [f for f in balanced_folds(clips, folds) if f]
-    if len(speakers) < folds or len(split) < 2 or any(len(speakers - set(held)) < 2 for held in split):
+    held_out = sorted(set(held_out_speakers))
+    if held_out:
+        _check_held_out(held_out, speakers, clips)
+    elif not _folds_usable(clips, speakers, folds):
         raise CaseActionError(f"{_names(datasets)} has {len(speakers)} speaker(s): too few for {folds} folds by speaker "
                               "(each fold must leave at least two speakers to train on; every figure is on "
                               "speakers the model never heard).")
     if check_dataset is not None:
         _check_corpus_usable(check_dataset, datasets, labels)
     run = TrainingRun.objects.create(dataset=dataset, folds=folds, started_by=admin, check_dataset=check_dataset,
-                                     message="waiting for a worker")
+                                     held_out_speakers=held_out, message="waiting for a worker")
     run.extra_datasets.set(datasets[1:])
     if background:
         transaction.on_commit(partial(training_run_dispatch, run_id=run.pk))
     return run
+
+
+def _folds_usable(clips: list[Clip], speakers: set[str], folds: int) -> bool:
+    split = [f for f in balanced_folds(clips, folds) if f]
+    return len(speakers) >= folds and len(split) >= 2 and all(len(speakers - set(held)) >= 2 for held in split)
+
+
+def _check_held_out(held_out: list[str], speakers: set[str], clips: list[Clip]) -> None:
+    unknown = sorted(set(held_out) - speakers)
+    if unknown:
+        raise CaseActionError(f"No speaker {', '.join(unknown)} in the data (speakers: {', '.join(sorted(speakers))}).")
+    training = [c for c in clips if c.speaker not in held_out]
+    if len({c.speaker for c in training}) < 2 or len({c.label for c in training}) < 2:
+        raise CaseActionError("The held-out speakers leave too little to train on (at least two speakers and two "
+                              "labels must remain).")
 
 
 def _check_corpus_usable(check: Dataset, datasets: list[Dataset], labels: set[str]) -> None:
@@ -85,14 +103,7 @@ def _names(datasets: Sequence[Dataset]) -> str:
 
 
 def training_run_dispatch(*, run_id: int) -> None:
-    from analysis.dispatch import run_in_background
-
-    from . import tasks
-
-    if settings.ANALYSIS_BACKEND == "celery":
-        tasks.train_model.delay(run_id)
-    else:
-        run_in_background("learning", partial(training_run_execute, run_id=run_id))
+    job_dispatch("train_model", run_id, partial(training_run_execute, run_id=run_id))
 
 
 def training_run_cancel(*, run: TrainingRun, admin: Any) -> TrainingRun:
@@ -109,7 +120,7 @@ def training_run_cancel(*, run: TrainingRun, admin: Any) -> TrainingRun:
             run.state, run.finished_at, run.message = RunState.CANCELLED, timezone.now(), "cancelled before it started"
             fields += ["state", "finished_at", "message"]
         run.save(update_fields=fields)
-    _announce(run)
+    job_announce(run)
     return run
 
 
@@ -121,7 +132,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
     run = TrainingRun.objects.select_related("dataset", "check_dataset", "started_by").get(pk=run_id)
     if not claimed:
         return run
-    _announce(run)
+    job_announce(run)
     out = trained_models_dir() / version_name(run)
     try:
         datasets = [run.dataset, *run.extra_datasets.order_by("pk")]
@@ -133,19 +144,20 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
             scheme="+".join(sorted({d.scheme for d in datasets})),
             lineage={"names": [d.name for d in datasets], "ids": [d.pk for d in datasets]},
             cross_corpus=(dataset_clips(check), check.name) if check is not None else None,
+            held_out_speakers=run.held_out_speakers or None,
             cache_dir=embeddings_dir(), progress=False,
             progress_callback=partial(_fold_done, run.pk), log=logger.info, overwrite=True,
         )
         version = emotion_model_register(folder=out, user=run.started_by)
-        _set(run, state=RunState.DONE, progress=1.0, version=version, finished_at=timezone.now(),
+        job_update(run, state=RunState.DONE, progress=1.0, version=version, finished_at=timezone.now(),
              message=f"registered {version.name}")
     except TrainingCancelled:
         shutil.rmtree(out, ignore_errors=True)
-        _set(run, state=RunState.CANCELLED, finished_at=timezone.now(), message="cancelled")
+        job_update(run, state=RunState.CANCELLED, finished_at=timezone.now(), message="cancelled")
     except Exception as exc:  # the run must end visibly, whatever happened
         logger.exception("Training run %s failed", run.pk)
         shutil.rmtree(out, ignore_errors=True)
-        _set(run, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now(),
+        job_update(run, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now(),
              message="failed")
     return run
 
@@ -182,17 +194,5 @@ def _fold_done(run_id: int, done: int, total: int, row: dict[str, Any]) -> None:
     run = TrainingRun.objects.get(pk=run_id)
     if run.cancel_requested:
         raise TrainingCancelled
-    _set(run, progress=round(done / (total + 1), 3),  # the final head on everyone is the last step
-         message=f"fold {done} of {total}: held-out UA {row.get('ua', 0):.3f}")
-
-
-def _set(run: TrainingRun, **fields: Any) -> None:
-    for key, value in fields.items():
-        setattr(run, key, value)
-    run.save(update_fields=list(fields))
-    _announce(run)
-
-
-def _announce(run: TrainingRun) -> None:
-    transaction.on_commit(lambda: broadcast.training_changed(run.pk, run.state, progress=run.progress,
-                                                             message=run.message))
+    job_update(run, progress=round(done / (total + 1), 3),  # the final head on everyone is the last step
+               message=f"fold {done} of {total}: held-out UA {row.get('ua', 0):.3f}")

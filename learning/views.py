@@ -151,7 +151,8 @@ def evaluation_confusion(request: HttpRequest, pk: int, version: int) -> HttpRes
     name = get_object_or_404(EmotionModelVersion, pk=version).name
     png = charts.confusion_png(figures["clean"]["confusion"], figures["labels"],
                                f"{name} on {evaluation.dataset.name} (unheard speakers), UA "
-                               f"{figures['clean']['unweighted_accuracy']:.3f}")
+                               f"{figures['clean']['unweighted_accuracy']:.3f}",
+                               rows="the clip's label", columns="the model said")
     return HttpResponse(png, content_type="image/png")
 
 
@@ -246,7 +247,8 @@ def training_list(request: HttpRequest) -> HttpResponse:
                 data = form.cleaned_data
                 run = training.training_run_start(admin=request.user, dataset=data["dataset"], folds=data["folds"],
                                                   extra_datasets=list(data["extra_datasets"]),
-                                                  check_dataset=data["check_dataset"])
+                                                  check_dataset=data["check_dataset"],
+                                                  held_out_speakers=data["held_out_speakers"])
             except CaseActionError as exc:
                 messages.error(request, str(exc))
             else:

@@ -52,7 +52,8 @@ def _realistic_state(case_factory, upload, users, make_user, media_root: Path) -
     operator, supervisor, admin = users["operator"], users["supervisor"], users["admin"]
     cases = [case_factory(audio=upload(fmt)) for fmt in ("wav", "mp3", "flac")] + [case_factory()]
     for case in cases[:3]:
-        pipeline.run_emotion(case.recordings.get().pk)  # real steps, scores, pictures
+        pipeline.run_emotion(case.recordings.get().pk)  # real steps and scores
+        services.recording_picture_ensure(recording=case.recordings.get())  # as when an operator looks
     pipeline.run_words(cases[0].recordings.get().pk)
     services.note_add(case=cases[0], author=operator, text="Caller gave the street name")
     services.case_claim(case=cases[0], operator=operator)

@@ -130,3 +130,24 @@ def test_two_versions_are_judged_on_the_same_unheard_speakers(admin_user, superv
     assert json.loads(out.getvalue())["results"][shipped.name]["clean"] == b["clean"]  # the same clips, the same figures
     with pytest.raises(CommandError, match="never heard"):
         call_command("model_evaluate", shipped.name, "--dataset", ravdess.name, "--user", admin_user.username)
+
+
+def test_held_out_speakers_are_measured_on_and_never_trained_on(admin_user, ravdess_dir, client):
+    dataset = imported_ravdess(admin_user, ravdess_dir, actors=5, every=8, name="five")
+    with pytest.raises(CaseActionError, match="No speaker 09 in the data"):
+        training.training_run_start(admin=admin_user, dataset=dataset, held_out_speakers=["09"])
+    with pytest.raises(CaseActionError, match="too little to train on"):
+        training.training_run_start(admin=admin_user, dataset=dataset, held_out_speakers=["01", "02", "03", "04"])
+    client.force_login(admin_user)
+    response = client.submit("/learning/training/", data={"dataset": dataset.pk, "folds": 6,
+                                                           "held_out_speakers": "04, 05"})
+    run = training.TrainingRun.objects.get()
+    assert response.status_code == 302 and run.held_out_speakers == ["04", "05"]
+    run = training.training_run_execute(run_id=run.pk)
+    assert run.state == RunState.DONE, run.error
+    meta = run.version.metadata
+    assert meta["held_out_speakers"] == ["04", "05"] and set(meta["speaker_genders"]) == {"01", "02", "03"}
+    assert [f["test_speakers"] for f in meta["metrics"]["held_out"]["folds"]] == [["04", "05"]]
+    assert selectors.emotion_model_figures(run.version).protocol == "held-out speakers 04, 05"
+    # the version never heard them: a later comparison may use them
+    assert unheard_speakers([run.version], dataset) == ["04", "05"]

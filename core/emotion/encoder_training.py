@@ -128,15 +128,17 @@ def head_metrics(head: EncoderHead, embeddings: np.ndarray, y: np.ndarray, ids: 
 
 def held_out_folds(embeddings: np.ndarray, y: np.ndarray, clips: Sequence[Clip], labels: list[str],
                    search: HeadSearch, n_folds: int, log: Callable[[str], None],
-                   progress_callback: Callable[[int, int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """k-fold by speaker (each fold balanced by gender), settings chosen inside each fold: the
-    version's held-out figures, clean and telephone, per gender, with the pooled confusion."""
+                   progress_callback: Callable[[int, int, dict[str, Any]], None] | None = None,
+                   folds: Sequence[Sequence[str]] | None = None) -> dict[str, Any]:
+    """k-fold by speaker (each fold balanced by gender), or the given `folds` of test speakers,
+    settings chosen inside each fold: the version's held-out figures, clean and telephone, per
+    gender, with the pooled confusion."""
     from core.emotion.datasets import balanced_folds
 
     speakers = np.array([c.speaker for c in clips])
     genders = [c.gender for c in clips]
     rows, confusion = [], np.zeros((len(labels), len(labels)), dtype=int)
-    folds = [f for f in balanced_folds(clips, n_folds) if f]
+    folds = [list(f) for f in folds] if folds is not None else [f for f in balanced_folds(clips, n_folds) if f]
     for i, test_speakers in enumerate(folds):
         test = np.flatnonzero(np.isin(speakers, test_speakers))
         train = np.flatnonzero(~np.isin(speakers, test_speakers))

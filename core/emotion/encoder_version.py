@@ -55,25 +55,36 @@ def train_encoder_model(
     clips: Sequence[Clip] | None = None,
     scheme: str | None = None,
     lineage: dict[str, Any] | None = None,
+    held_out_speakers: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train into `out`; return the metadata (also written). `cross_corpus` is (clips, a name).
     `clips` (all under `dataset`, e.g. an imported dataset's stored files) replaces reading names;
-    `lineage` adds to the metadata's "dataset" (e.g. the names of the imported datasets trained on)."""
+    `lineage` adds to the metadata's "dataset" (e.g. the names of the imported datasets trained on).
+    `held_out_speakers` replaces the k folds by one split: the figures are on those speakers, and the
+    shipped head never hears them (so they stay unheard for any later comparison)."""
     started = time.perf_counter()
     dataset, out = Path(dataset), Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} exists and is not empty (use overwrite).")
     clips = sorted(clips, key=lambda c: str(c.path)) if clips is not None else read_dataset(dataset)
     labels = labels_of(clips)
-    if len(labels) < 2 or len({c.speaker for c in clips}) < folds:
+    held = sorted(set(held_out_speakers or []))
+    if held:
+        unknown = set(held) - {c.speaker for c in clips}
+        if unknown:
+            raise ValueError(f"Held-out speakers not in the data: {', '.join(sorted(unknown))}.")
+        if len({c.speaker for c in clips} - set(held)) < 2:
+            raise ValueError("The held-out speakers leave fewer than two speakers to train on.")
+    elif len(labels) < 2 or len({c.speaker for c in clips}) < folds:
         raise ValueError(f"Need at least two labels and {folds} speakers to train and judge a model.")
     encoder = load_encoder()
     fp = fingerprint(clips, dataset)
     embeddings = dataset_embeddings(clips, encoder, fingerprint=fp, cache_dir=cache_dir, progress=progress)
     y = np.array([labels.index(c.label) for c in clips])
     speakers = np.array([c.speaker for c in clips])
-    held_out = held_out_folds(embeddings, y, clips, labels, search, folds, log, progress_callback)
-    everyone = np.arange(len(clips))
+    held_out = held_out_folds(embeddings, y, clips, labels, search, folds, log, progress_callback,
+                              folds=[held] if held else None)
+    everyone = np.flatnonzero(~np.isin(speakers, held)) if held else np.arange(len(clips))
     layers, c, scores = choose_settings(embeddings, y, speakers, everyone, labels, search, log)
     head = train_head(embeddings, y, everyone, labels, layers, c)
     metrics: dict[str, Any] = {"held_out": held_out, "search": scores}
@@ -81,13 +92,15 @@ def train_encoder_model(
         other, name = cross_corpus
         metrics["cross_corpus"] = {"corpus": name, **cross_corpus_metrics(
             head, encoder, other, fingerprint(other, _common_folder(other)), labels, cache_dir, progress)}
-    gender = _gender_head(embeddings, clips, layers)
+    trained = [clips[i] for i in everyone]
+    gender = _gender_head(embeddings[everyone], trained, layers)
     out.mkdir(parents=True, exist_ok=True)
     (out / HEAD_FILE).write_text(json.dumps(head.to_dict()), encoding="utf-8")
     if gender is not None:
         (out / GENDER_FILE).write_text(json.dumps(gender.to_dict()), encoding="utf-8")
+    protocol = f"held-out speakers {', '.join(held)}" if held else f"{folds}-fold by speaker"
     save_confusion_png(out / CONFUSION_FILE, held_out["confusion"], labels,
-                       f"{out.name}: {folds}-fold by speaker, UA={held_out['ua']['mean']:.3f}")
+                       f"{out.name}: {protocol}, UA={held_out['ua']['mean']:.3f}")
     cross = metrics.get("cross_corpus", {}).get("clean", {})
     meta: dict[str, Any] = {
         "schema": METADATA_SCHEMA, "version": out.name, "model_kind": "whisper_encoder",
@@ -99,11 +112,12 @@ def train_encoder_model(
         "labels": labels, "sample_rate": DEFAULT_CONFIG.sample_rate, "feature_config": DEFAULT_CONFIG.to_dict(),
         "dataset": {"path": str(dataset), "scheme": scheme or clips[0].scheme, "fingerprint": fp, "n_clips": len(clips),
                     **(lineage or {})},
-        "speaker_genders": speaker_genders(clips),
+        "speaker_genders": speaker_genders(trained),  # the speakers the shipped head heard
+        "held_out_speakers": held,
         "training": {"head": "multinomial logistic regression", "c": c, "layers": list(layers),
                      "search": {"layers": [list(opt) for opt in search.layer_options], "c": list(search.c_options),
                                 "inner_folds": search.inner_folds},
-                     "folds": folds, "variants": ["clean", "telephone"],
+                     "folds": len(held_out["folds"]), "variants": ["clean", "telephone"],
                      "total_seconds": round(time.perf_counter() - started, 1)},
         "metrics": metrics,
         "reliability": {"distress_auc_heldout": held_out.get("distress_auc", {}).get("mean"),

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--folds", type=int, default=6)
         parser.add_argument("--also", nargs="*", default=[], metavar="DATASET", help="more datasets to train on")
         parser.add_argument("--check", metavar="DATASET", help="a corpus never trained on, for cross-corpus figures")
+        parser.add_argument("--held-out", nargs="*", default=[], metavar="SPEAKER",
+                            help="speakers kept out of training and measured on (instead of the folds)")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -33,6 +35,7 @@ class Command(BaseCommand):
             run = training.training_run_start(admin=admin_user(opts["user"]), dataset=dataset, folds=opts["folds"],
                                               extra_datasets=[_dataset(name) for name in opts["also"]],
                                               check_dataset=_dataset(opts["check"]) if opts["check"] else None,
+                                              held_out_speakers=opts["held_out"],
                                               background=False)
         except CaseActionError as exc:
             raise CommandError(str(exc)) from exc
