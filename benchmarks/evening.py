@@ -2,7 +2,7 @@
 the end the check that every call exists exactly once and was analysed or visibly failed.
 
     .venv/bin/python benchmarks/evening.py [--seconds 120] [--rate 2] [--operators 30]
-        [--faults worker,redis,web,db] [--drain 900] [--name evening]
+        [--faults worker,redis,web,db] [--quiet-first 0] [--drain 900] [--name evening]
 
 A stack of its own (benchmarks/_stack.py: Daphne, Celery workers on the emotion and words queues, its
 own Redis, a fresh MariaDB database), the clients of benchmarks/_load.py, real speech of 3-15 s
@@ -146,8 +146,9 @@ async def sample(stack: Stack, record: Record, backlog: list, stop: asyncio.Even
 
 async def inject(stack: Stack, args: argparse.Namespace, record: Record, operators: list, faults: list) -> None:
     names = [f for f in args.faults.split(",") if f]
+    span = args.seconds - args.quiet_first
     for position, name in enumerate(names, start=1):
-        at = record.started + args.seconds * position / (len(names) + 1)
+        at = record.started + args.quiet_first + span * position / (len(names) + 1)
         await asyncio.sleep(max(0.0, at - time.monotonic()))
         started = time.monotonic()
         if name == "worker":
@@ -253,7 +254,7 @@ def report(result: dict, checks: dict, args: argparse.Namespace) -> dict[str, An
              if record.calls_by_case.get(case, {}).get("sent", float("inf")) - record.started < first_fault]
     return {
         "setup": {"seconds": args.seconds, "rate_per_s": args.rate, "operators": args.operators,
-                  "faults": args.faults, "stack": "daphne + celery emotion (-c 1) + celery words (-c 1, nice 10), "
+                  "faults": args.faults, "quiet_first_s": args.quiet_first, "stack": "daphne + celery emotion (-c 1) + celery words (-c 1, nice 10), "
                   "own redis (appendonly), mariadb", "cores": os.cpu_count()},
         "requests_per_s": round(requests / max(result["load_seconds"], 1e-9), 1),
         "endpoints": endpoints,
@@ -303,11 +304,14 @@ def main() -> None:
     parser.add_argument("--operators", type=int, default=30)
     parser.add_argument("--faults", default="worker,redis,web,db", help=f"comma-separated: {', '.join(FAULTS)}")
     parser.add_argument("--drain", type=float, default=900, help="seconds to wait for the backlog at the end")
+    parser.add_argument("--quiet-first", type=float, default=0.0,
+                        help="seconds of load before the faults are spread over the rest")
     parser.add_argument("--name", default="evening", help="results/<name>.json")
     args = parser.parse_args()
     unknown = set(filter(None, args.faults.split(","))) - set(FAULTS)
-    if unknown or args.seconds <= 0 or args.rate <= 0 or args.operators < 1:
-        parser.error(f"unknown faults {sorted(unknown)}" if unknown else "seconds, rate and operators must be positive")
+    if unknown or args.seconds <= 0 or args.rate <= 0 or args.operators < 1 or not 0 <= args.quiet_first < args.seconds:
+        parser.error(f"unknown faults {sorted(unknown)}" if unknown else
+                     "seconds, rate and operators must be positive, and --quiet-first shorter than --seconds")
     stack = Stack()
     os.environ.update(stack.env)
     try:

@@ -1,7 +1,8 @@
-"""A short evening at a call centre, in CI: calls at 2 a second with real audio, operators at their
-queues, the emotion worker killed and the web server killed mid-way; then every call must exist
-exactly once and be analysed or visibly failed, and the first score keep its budget (benchmarks/evening.py,
-whose full run is in the README)."""
+"""A short evening at a call centre, in CI: calls at 2 a second with real audio, 10 operators at their
+queues, 20 quiet seconds, then each fault in turn (the emotion worker killed, Redis restarted, the web
+server killed, every database connection dropped); then every call must exist exactly once and be
+analysed or visibly failed, and the first score keep its budget while nothing was broken
+(benchmarks/evening.py, whose full run is in the README)."""
 
 from __future__ import annotations
 
@@ -18,16 +19,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.celery]
 
 
 def test_a_short_evening_loses_nothing_and_keeps_the_first_score_budget(ravdess_dir):
-    command = [sys.executable, "benchmarks/evening.py", "--seconds", "40", "--rate", "2", "--operators", "10",
-               "--faults", "worker,web", "--drain", "420", "--name", "evening-ci"]
+    (REPO / "benchmarks" / "results" / "evening-ci.json").unlink(missing_ok=True)  # never read a stale report
+    command = [sys.executable, "benchmarks/evening.py", "--seconds", "60", "--quiet-first", "20", "--rate", "2",
+               "--operators", "10", "--faults", "worker,redis,web,db", "--drain", "480", "--name", "evening-ci"]
     run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900,
                          env={**os.environ, "RAVDESS_DIR": str(ravdess_dir)})
     report = json.loads((REPO / "benchmarks" / "results" / "evening-ci.json").read_text())
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    assert report["ok"] and report["calls_sent"] == report["cases"] == 80
+    assert report["ok"] and report["calls_sent"] == report["cases"] == 120
     assert not report["missing"] and not report["duplicated"] and not report["left_analysing"]
     assert report["intake"]["gave_up"] == 0 and not report["intake"]["refused"]
-    assert [f["fault"] for f in report["faults"]] == ["worker", "web"]
+    assert [f["fault"] for f in report["faults"]] == ["worker", "redis", "web", "db"]
     assert all(f["pages_live_again_after_s"] is not None for f in report["faults"]), report["faults"]
     assert report["pages_connected_at_end"] == 10
-    assert report["first_score_before_faults_s"]["p95"] <= report["first_score_budget_s"], report["first_score_s"]
+    quiet = report["first_score_before_faults_s"]
+    assert quiet["n"] >= 30 and quiet["p95"] <= report["first_score_budget_s"], (quiet, report["first_score_s"])
