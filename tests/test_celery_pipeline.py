@@ -102,7 +102,8 @@ def analysis_state(case) -> str:
     return case.analysis_state
 
 
-def test_a_call_goes_from_upload_to_a_scored_queue_entry(worker, case_factory, upload, client, operator):
+def test_a_call_goes_from_upload_to_a_scored_queue_entry(worker, case_factory, upload, client, operator, ravdess_dir):
+    """ravdess_dir: the transcript of the real speech is checked (skipped, with the reason, without the corpus)."""
     worker()
     case = case_factory(audio=upload("webm"))
     assert case.analysis_state == AnalysisState.ANALYSING  # in the queue at once, provisionally

@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_supervisor_audits_with_the_keyboard_and_reads_the_dashboard(
-    login, off_loop, operator, supervisor, case_factory, upload, settings, artifacts
-):
+    login, off_loop, operator, supervisor, case_factory, upload, settings, artifacts, ravdess_dir
+):  # ravdess_dir: the audit page's transcript words come from real speech
     settings.ANALYSIS_BACKEND = "inprocess"
     settings.AUDIT_RANDOM_SHARE = 1.0
     case = off_loop(case_factory, audio=upload("wav"), caller_number="+91 98111 66666")
