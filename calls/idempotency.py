@@ -74,9 +74,6 @@ def _replay(record: IdempotencyKey, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         return api_response(status.HTTP_422_UNPROCESSABLE_ENTITY, f"This {HEADER} was used for another request "
                             "in the last day; use a new key for a new request.", kind="idempotency-mismatch")
-    if record.status_code == 0:  # cannot be seen committed, but never replay an empty answer
-        return api_response(status.HTTP_409_CONFLICT, "The first request with this key is still running; retry "
-                            "shortly.", kind="idempotency-in-progress")
     response = Response(record.body, status=record.status_code,
                         content_type=PROBLEM_JSON if record.status_code >= 400 else None)
     response["Idempotent-Replayed"] = "true"

@@ -30,7 +30,6 @@ TYPES = {
     "invalid": "Invalid request",
     "conflict": "Conflicts with the case's state",
     "idempotency-mismatch": "Idempotency key reused with another request",
-    "idempotency-in-progress": "A request with this idempotency key is still running",
 }
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.template.response import TemplateResponse
 
-from calls.problems import PROBLEM_JSON, problem_response
+from calls.problems import problem_response
 
 API_PREFIX = "/api/"
-PROBLEM_CONTENT_TYPE = PROBLEM_JSON
 
 security_log = logging.getLogger("security")
 logger = logging.getLogger(__name__)
@@ -25,16 +24,11 @@ def is_api(path: str) -> bool:
     return path == API_PREFIX.rstrip("/") or path.startswith(API_PREFIX)
 
 
-def problem(status: int, title: str, detail: str) -> JsonResponse:
-    """An RFC 9457 problem document, the API's one error format (calls.problems)."""
-    return problem_response(status, detail, title=title)
-
-
 def page_or_problem(
     request: HttpRequest, status: int, title: str, detail: str, template: str
 ) -> HttpResponse:
     if is_api(request.path):
-        return problem(status, title, detail)
+        return problem_response(status, detail, title=title)
     context = {"title": title, "detail": detail, "status": status}
     return TemplateResponse(request, template, context, status=status).render()
 
@@ -65,7 +59,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """No context processors and no database: whatever broke the request must not break this."""
     detail = "Something went wrong on our side; it has been logged. Your data is safe."
     if is_api(request.path):
-        return problem(500, "Internal server error", detail)
+        return problem_response(500, detail, title="Internal server error")
     try:
         html = loader.get_template("500.html").render({"title": "Server error", "detail": detail})
     except Exception:  # e.g. a missing static manifest entry: still answer something readable

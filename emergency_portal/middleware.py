@@ -27,7 +27,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from .errors import PROBLEM_CONTENT_TYPE, is_api, page_or_problem
+from calls.problems import PROBLEM_JSON
+
+from .errors import is_api, page_or_problem
 
 logger = logging.getLogger("security")
 
@@ -150,7 +152,7 @@ class BodySizeLimitASGI:
         if is_api(scope.get("path", "")):
             body = json.dumps({"type": "about:blank", "title": TITLE, "status": 413,
                                "detail": _detail(length, limit)}).encode()
-            content_type = PROBLEM_CONTENT_TYPE
+            content_type = PROBLEM_JSON
         else:
             body = await sync_to_async(_page_html)(length, limit)
             content_type = "text/html; charset=utf-8"

@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 MIN_SPEAKERS = 2
 
 
-def heard_speakers(version: EmotionModelVersion, dataset: Dataset) -> set[str]:
-    """The dataset's speakers the version was trained on, by its recorded lineage: the same naming
+def heard_speakers(version: EmotionModelVersion, dataset: Dataset, speakers: set[str]) -> set[str]:
+    """Of the dataset's `speakers`, those the version was trained on, by its recorded lineage: the same naming
     scheme and speaker id, or the same imported dataset (by name; datasets trained on together name
     their speakers "dataset/speaker"). Cautious by design: a speaker id the version lists under this
     dataset's scheme counts as heard even when it may be another person."""
@@ -34,15 +34,15 @@ def heard_speakers(version: EmotionModelVersion, dataset: Dataset) -> set[str]:
     trained = {str(s) for s in (version.metadata.get("speaker_genders") or {})}
     schemes = set(str(lineage.get("scheme", "")).split("+"))
     names = set(lineage.get("names") or [])
-    speakers = {c.speaker for c in dataset.clips.all()}
     return {s for s in speakers
             if f"{dataset.name}/{s}" in trained
             or (s in trained and (dataset.scheme in schemes or dataset.name in names))}
 
 
 def unheard_speakers(versions: Sequence[EmotionModelVersion], dataset: Dataset) -> list[str]:
-    heard = set().union(*(heard_speakers(v, dataset) for v in versions))
-    return sorted({c.speaker for c in dataset.clips.all()} - heard)
+    speakers = set(dataset.clips.values_list("speaker", flat=True).distinct())  # read once for every version
+    heard = set().union(*(heard_speakers(v, dataset, speakers) for v in versions))
+    return sorted(speakers - heard)
 
 
 def evaluation_start(*, admin: Any, versions: Sequence[EmotionModelVersion], dataset: Dataset,
