@@ -4,7 +4,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 
-from core.triage.config import CATEGORIES, SCORE_MAX, SCORE_MIN, ConfigError, TriageConfig
+from core.triage.config import CATEGORIES, MAX_WAIT_LIMITS, SCORE_MAX, SCORE_MIN, ConfigError, TriageConfig
 
 
 class PriorityOverrideForm(forms.Form):
@@ -29,9 +29,13 @@ WEIGHT_HELP = {
     "distress": "Points at full acoustic distress (weighted by the model's measured trust).",
     "severity": "Points at full severity from the words.",
     "abusive": "Points for abusive language (it is shown as a reason either way).",
-    "prank": "Most points a certain prank loses (at most 50).",
+    "prank": "Most points a certain prank loses (with 'non emergency': at most 50 together).",
+    "non_emergency": "Most points a call that is certainly an enquiry, wrong number, test call, order or service request loses "
+                     "(with 'prank': at most 50 together). Words of a threat to life cancel it.",
+    "incident_severity": "Severity (0–1) of words that name an incident (fire, accident, snake bite) without a threat to life.",
     "unknown_distress": "Distress (0–1) used when the voice analysis is missing or failed; at least a typical call's 0.5.",
-    "unknown_severity": "Severity (0–1) used when the words are missing, failed or unsure; at least 0.5.",
+    "unknown_severity": "Severity (0–1) used when the words are missing or failed, and kept in proportion to how unsure "
+                        "the recogniser was of words without a cue; at least 0.5.",
     "prank_acoustic": "How much a voice's prank cue counts (0–1).",
     "prank_words": "How much the words' prank likelihood counts (0–1).",
     "prank_history": "How much confirmed pranks from the same number count (0–1).",
@@ -42,7 +46,10 @@ class TriageSettingsForm(forms.Form):
     """Every weight, category and label as a field of its own, with what it does; the whole is
     validated by TriageConfig (which refuses anything that could bury a genuine call)."""
 
-    max_wait_seconds = forms.FloatField(min_value=10, help_text="After this wait a call is first in the queue.")
+    max_wait_seconds = forms.FloatField(
+        min_value=MAX_WAIT_LIMITS[0], max_value=MAX_WAIT_LIMITS[1],
+        help_text="Longest wait of a HIGH call (seconds). The other bands scale from it: CRITICAL a third, "
+                  "NORMAL four times, LOW ten times. The queue answers calls by when they are due.")
     prank_history_days = forms.IntegerField(min_value=1, max_value=365,
                                             help_text="How far back confirmed pranks from a number count.")
     note = forms.CharField(max_length=500, required=False, help_text="Why this change (kept with the version).")

@@ -18,6 +18,7 @@ from core.emotion.prediction import EmotionPrediction
 from core.speech.transcript import Transcript
 from core.text.analysis import TextAnalysis
 from core.triage.config import DEFAULT_CONFIG, NOT_DETECTED, TriageConfig, category_status
+from core.triage.waiting import wait_reason
 
 from .models import (
     AnalysisStep,
@@ -299,7 +300,7 @@ def case_panel_context(case: Case) -> dict[str, Any]:
         "words": analysis.words,
         "score": TriageScore.objects.filter(case=case).first(),
         "categories": _category_view(analysis, config),
-        "effective_priority": case.effective_priority(config.wait_rate),
+        "wait_reason": wait_reason(case.priority_base, (timezone.now() - case.received_at).total_seconds(), config),
     }
 
 

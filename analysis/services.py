@@ -22,6 +22,7 @@ from core.triage.acoustic import acoustic_trust
 from core.triage.config import SCORE_MAX, SCORE_MIN, TriageConfig
 from core.triage.evidence import TriageEvidence, WordEvidence
 from core.triage.policy import PRANK_SUSPECTED, TriageResult, triage
+from core.triage.waiting import allowance
 
 from . import signals
 from .models import (
@@ -91,10 +92,12 @@ def _apply_score(case: Case, analysis: CaseAnalysis, config: TriageConfig) -> Tr
         base=result.base_score,
         band=result.band,
         reasons=[r for r in result.reasons if not r.startswith("waiting ")],
-        wait_rate=config.wait_rate,
+        allowance_seconds=allowance(result.base_score, config),
     )
     prank = next((c for c in result.components if c.name == "prank"), None)
     case.suspected_prank = bool(prank and prank.value >= PRANK_SUSPECTED)
+    case.non_emergency = result.non_emergency_kind
+    case.silent_call = result.silent_call
     case.incident_type = analysis.words.incident_type if analysis.words is not None else ""
     case.analysis_state, case.analysis_error = _analysis_state(analysis.steps)
     return result
@@ -108,8 +111,9 @@ def case_rescore(*, case_id: int) -> TriageScore:
         result = _apply_score(case, case_analysis_get(case), config)
         case.save(
             update_fields=[
-                "priority_base", "priority_band", "priority_reasons", "queue_key",
-                "suspected_prank", "incident_type", "analysis_state", "analysis_error",
+                "priority_base", "priority_band", "priority_reasons", "queue_key", "due_at",
+                "suspected_prank", "non_emergency", "silent_call", "incident_type", "analysis_state",
+                "analysis_error",
             ]
         )
         score = TriageScore.objects.create(

@@ -42,6 +42,7 @@ def main() -> None:
 
     from calls.models import Case, CaseStatus
     from core.triage.config import DEFAULT_CONFIG, band_for
+    from core.triage.waiting import allowance
 
     Case.objects.all().delete()  # the benchmark's own database: start from an empty queue
     User = get_user_model()
@@ -49,7 +50,6 @@ def main() -> None:
     client = Client()
     client.force_login(operator)
     rng = random.Random(7)
-    rate = DEFAULT_CONFIG.wait_rate
     results = {}
     for size in SIZES:
         missing = size - Case.objects.count()
@@ -66,7 +66,7 @@ def main() -> None:
                 priority_reasons=["sounds fearful 0.82", "words: 'not breathing'"],
             )
             base = rng.uniform(10, 95)
-            case.set_priority(base=base, band=band_for(base), reasons=case.priority_reasons, wait_rate=rate)
+            case.set_priority(base=base, band=band_for(base), reasons=case.priority_reasons, allowance_seconds=allowance(base, DEFAULT_CONFIG))
             batch.append(case)
         Case.objects.bulk_create(batch, batch_size=1000)
         settle(connection)

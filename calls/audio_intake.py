@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from core import audio
 
+from .media_types import media_type_of
 from .models import Case, Recording
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,10 @@ def recording_prepare(*, case: Case, upload: UploadedFile, uploaded_by: Any, sou
         uploaded_by=uploaded_by,
     )
     try:
-        recording.original.save(upload.name or "recording", upload, save=False)
+        # The stored name (and later the served type) is the decoded format's, never the client's:
+        # original_name keeps what the client called it, for display only.
+        extension = media_type_of(recording.source_format).extension
+        recording.original.save(f"original{extension}", upload, save=False)
         recording.normalised.save("normalised.wav", ContentFile(wav.getvalue()), save=False)
     except Exception:
         recording_files_delete(recording)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .history import AppendOnlyModel
+from .media_types import media_type_of
 from .phone import validate_caller_number
 
 
@@ -161,11 +162,16 @@ class Case(models.Model):
     )
     priority_reasons = models.JSONField(default=list, blank=True)
     priority_override = models.FloatField(null=True, blank=True)
-    # priority_base - wait_rate * received_at (epoch seconds): ordering by it descending is
-    # ordering by base + wait_rate * waiting time, since "now" is the same for every row.
+    # When the call must be answered: received_at + its band's allowance (core.triage.waiting).
+    # queue_key is minus that in epoch seconds, so ordering by it descending is earliest due first.
+    due_at = models.DateTimeField(null=True, blank=True)
     queue_key = models.FloatField(default=0.0, db_index=True)
     incident_type = models.CharField(max_length=32, blank=True)
     suspected_prank = models.BooleanField(default=False)
+    # The words sound like an enquiry, wrong number, test call, order or service request (the kind),
+    # and a silent call (no words heard): marked for the operator, never dropped.
+    non_emergency = models.CharField(max_length=32, blank=True)
+    silent_call = models.BooleanField(default=False)
     # Any change at all (state, analysis, priority): what API clients poll with ``since``.
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -204,15 +210,24 @@ class Case(models.Model):
         if self.status == CaseStatus.CLOSED and not (self.outcome and self.close_reason):
             raise ValidationError("A closed case needs an outcome and a reason.")
 
-    def set_priority(self, *, base: float, band: str, reasons: list[str], wait_rate: float) -> None:
+    def set_priority(self, *, base: float, band: str, reasons: list[str], allowance_seconds: float) -> None:
+        """Set the score and the due time: ``allowance_seconds`` after the call was received."""
         self.priority_base = base
         self.priority_band = band
         self.priority_reasons = reasons
-        self.queue_key = base - wait_rate * self.received_at.timestamp()
+        self.due_at = self.received_at + timedelta(seconds=allowance_seconds)
+        self.queue_key = -self.due_at.timestamp()
 
-    def effective_priority(self, wait_rate: float, now=None) -> float:
-        waited = max(0.0, ((now or timezone.now()) - self.received_at).total_seconds())
-        return self.priority_base + wait_rate * waited
+    @property
+    def non_emergency_label(self) -> str:
+        """``wrong_number`` -> ``wrong number``."""
+        return self.non_emergency.replace("_", " ")
+
+    def due_in_seconds(self, now=None) -> float | None:
+        """Seconds until the call must be answered (negative: past its bound)."""
+        if self.due_at is None:
+            return None
+        return (self.due_at - (now or timezone.now())).total_seconds()
 
     @property
     def latest_recording(self) -> Recording | None:
@@ -227,7 +242,10 @@ class RecordingSource(models.TextChoices):
 
 
 def _original_path(instance: Recording, filename: str) -> str:
-    return f"recordings/{instance.case_id}/original-{instance.sha256[:16]}{_suffix(filename)}"
+    """Nothing of the client's file name reaches the disk, its extension included: the extension is
+    the decoded format's (calls.media_types), so a ``call.js`` that decodes as MP3 is stored as .mp3."""
+    extension = media_type_of(instance.source_format).extension
+    return f"recordings/{instance.case_id}/original-{instance.sha256[:16]}{extension}"
 
 
 def _normalised_path(instance: Recording, filename: str) -> str:
@@ -239,8 +257,8 @@ def _picture_path(instance: Recording, filename: str) -> str:
 
 
 def _suffix(filename: str) -> str:
-    """The only part of an uploaded file's name that reaches the disk, and only if it is a plain
-    extension: the rest of the stored name is the case number and the content's hash."""
+    """A file name's extension, if it is a plain one. No longer used for recordings (their stored
+    extension comes from the decoded format: _original_path); kept for callers of before."""
     suffix = Path(filename).suffix.lower()
     return suffix if re.fullmatch(r"\.[a-z0-9]{1,7}", suffix) else ""
 

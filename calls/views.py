@@ -19,6 +19,7 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -28,6 +29,7 @@ from core.text.analysis import INCIDENT_TYPES
 from . import selectors, services
 from .audio_intake import AudioRejected
 from .forms import CaseIntakeForm, CloseForm, NoteForm, ReassignForm, RecordingForm, form_errors_text
+from .media_types import harden_media_response, media_type_of
 from .models import Case, CaseStatus, Recording, RecordingSource
 from .panels import case_panels_render
 
@@ -208,7 +210,13 @@ def recording_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.OPERATOR)
 def recording_file(request, pk: int, which: str):
-    """A recording's files, only for users who may see its case (media is never served directly)."""
+    """A recording's files, only for users who may see its case (media is never served directly).
+
+    Every file is served with a type the server chose, never one guessed from a stored name: the
+    original (the client's bytes, which may be MP3 and JavaScript or HTML at once) as its decoded
+    format's type and as a download, so it can never run as a script or page of this origin; the
+    normalised WAV and the picture (written by the server) inline, for the <audio> and <img> of the
+    case page. All of them with nosniff and a sandboxing CSP (media_types.harden_media_response)."""
     recording = get_object_or_404(Recording.objects.select_related("case"), pk=pk)
     _visible_case(request, recording.case_id)
     if which == "picture" and recording.normalised:
@@ -216,17 +224,24 @@ def recording_file(request, pk: int, which: str):
     field = {"original": recording.original, "normalised": recording.normalised, "picture": recording.picture}.get(which)
     if field is None or not field.name:
         raise Http404("No such file.")
-    content_type = {"normalised": "audio/wav", "picture": "image/png"}.get(which)
-    return _ranged_file_response(request, field, content_type)
+    if which == "original":
+        # By the decoded format, so also for originals stored under the client's extension before.
+        media = media_type_of(recording.source_format)
+        content_type, download = media.mime, f"recording-{recording.pk}-original{media.extension}"
+    else:
+        content_type, download = {"normalised": "audio/wav", "picture": "image/png"}[which], None
+    response = _ranged_file_response(request, field, content_type)
+    if download is not None:
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=download)
+    return harden_media_response(response)
 
 
 RANGE_HEADER = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def _ranged_file_response(
-    request: HttpRequest, field: FieldFile, content_type: str | None
-) -> HttpResponseBase:
-    """A single byte range (206) when asked: the audio player needs it to seek to a word."""
+def _ranged_file_response(request: HttpRequest, field: FieldFile, content_type: str) -> HttpResponseBase:
+    """A single byte range (206) when asked: the audio player needs it to seek to a word. The type is
+    always given: FileResponse would otherwise guess it from the stored file's name."""
     size = field.size
     match = RANGE_HEADER.match(request.headers.get("Range", ""))
     if not match or not any(match.groups()):
@@ -243,7 +258,7 @@ def _ranged_file_response(
     with field.open("rb") as handle:
         handle.seek(start)
         body = handle.read(end - start + 1)
-    response = HttpResponse(body, status=206, content_type=content_type or "application/octet-stream")
+    response = HttpResponse(body, status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Accept-Ranges"] = "bytes"
     return response

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +21,7 @@ from analysis.models import EmotionModelActivation, EmotionModelVersion
 from audits.metrics import DashboardFilter, dashboard_figures
 from calls.exceptions import CaseActionError
 from calls.forms import form_errors_text
+from calls.media_types import harden_media_response, media_type_of_extension
 from core import charts
 from core.datasets.attributes import ATTRIBUTES
 from core.triage.acoustic import acoustic_trust
@@ -311,13 +313,16 @@ def dataset_attribute_chart(request: HttpRequest, pk: int, name: str) -> HttpRes
 
 @role_required(Role.ADMIN)
 @require_GET
-def clip_audio(request: HttpRequest, pk: int) -> FileResponse:
+def clip_audio(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """An imported clip, inline for the dataset page's <audio>: a type only from the audio table
+    (anything else is plain bytes), nosniff and a sandboxing CSP, as for recordings."""
     clip = get_object_or_404(DatasetClip, pk=pk)
     media = Path(settings.MEDIA_ROOT).resolve()
     path = (media / clip.audio).resolve()
     if not path.is_relative_to(media) or not path.is_file():
         raise Http404("The clip's audio is missing.")
-    return FileResponse(path.open("rb"), content_type="audio/" + (path.suffix.lstrip(".") or "wav"))
+    mime = media_type_of_extension(path.suffix).mime
+    return harden_media_response(FileResponse(path.open("rb"), content_type=mime))
 
 
 @role_required(Role.ADMIN)

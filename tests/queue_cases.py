@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from calls.models import Case
 from core.triage.config import DEFAULT_CONFIG, band_for
+from core.triage.waiting import allowance
 
 
 def open_cases(count: int, *, top: float = 90.0, step: float = 0.5, **fields) -> list[Case]:
@@ -17,7 +18,7 @@ def open_cases(count: int, *, top: float = 90.0, step: float = 0.5, **fields) ->
     for i in range(count):
         case = Case(caller_number=f"+91 98000 {i:05d}", received_at=now, **fields)
         base = top - i * step
-        case.set_priority(base=base, band=band_for(base), reasons=[f"rank {i + 1}"], wait_rate=DEFAULT_CONFIG.wait_rate)
+        case.set_priority(base=base, band=band_for(base), reasons=[f"rank {i + 1}"], allowance_seconds=allowance(base, DEFAULT_CONFIG))
         batch.append(case)
     Case.objects.bulk_create(batch)
     return list(Case.objects.filter(caller_number__startswith="+91 98000").order_by("-queue_key", "pk"))

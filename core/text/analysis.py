@@ -28,18 +28,21 @@ from core.text.lexicon import matcher_for, tokens_of
 
 INCIDENT_TYPES = ("medical", "fire", "crime", "women_safety", "road_accident", "other")
 UNKNOWN_SEVERITY = 0.5  # words unknown: neither harmless nor proven critical
-# Below this mean word confidence a transcript is too unsure to say that nothing is wrong. On 240
-# RAVDESS utterances (clean and telephone), Whisper's transcripts under it had a word error rate
-# of 0.28 against 0.03 above it; PocketSphinx's fell under it 239 times in 240 (WER 0.88).
+# Below this mean word confidence a transcript is marked "unsure" for the operator and the audit
+# sample (the triage itself grades every cue by its own words' confidence, with no threshold). On
+# 240 RAVDESS utterances (clean and telephone), Whisper's transcripts under it had a word error
+# rate of 0.28 against 0.03 above it; PocketSphinx's fell under it 239 times in 240 (WER 0.88).
 UNSURE_WORD_CONFIDENCE = 0.8
-KINDS = ("incident", "severity", "abusive", "hoax", "location")
+KINDS = ("incident", "severity", "abusive", "hoax", "non_emergency", "location")
+#: The kinds of non-emergency call the words can show (``non_emergency.json``'s cue names).
+NON_EMERGENCY_KINDS = ("enquiry", "wrong_number", "test_call", "service_request")
 
 
 @dataclass(frozen=True)
 class Finding:
     """One lexicon phrase found in the words, with where and how surely it was found."""
 
-    kind: str  # 'incident' | 'severity' | 'abusive' | 'hoax' | 'location'
+    kind: str  # one of KINDS
     label: str  # incident type, cue name, 'abusive' or 'location'
     matched: str  # the words as they were in the transcript
     start: float | None  # seconds into the call, None for plain text
@@ -47,6 +50,25 @@ class Finding:
     score: float  # 0..1: how well the words matched times how sure the recogniser was
     phrase: str  # the lexicon phrase that matched
     weight: float  # the lexicon entry's weight: how much this cue alone counts
+    # the recogniser's mean confidence in these words (1 for typed text)
+    confidence: float = field(default=1.0, metadata=ADDED_LATER)
+
+    @property
+    def similarity(self) -> float:
+        """How well the words matched the phrase (1 = exactly), without the recogniser's doubt."""
+        return min(1.0, self.score / (0.5 + 0.5 * self.confidence))
+
+    @property
+    def raising_strength(self) -> float:
+        """How much this cue alone raises a call: an unsure urgent word still counts half, since
+        missing a real emergency costs more than answering a doubtful one first."""
+        return self.weight * self.score
+
+    @property
+    def lowering_strength(self) -> float:
+        """How much this cue alone lowers a call: in full proportion to how sure the recogniser
+        was of the words, so an unsure 'joke' lowers nothing much."""
+        return self.weight * self.similarity * self.confidence
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
@@ -71,6 +93,12 @@ class TextAnalysis:
     # the recogniser's mean confidence in the words (1 for typed text)
     word_confidence: float = field(default=1.0, metadata=ADDED_LATER)
     unsure: bool = field(default=False, metadata=ADDED_LATER)  # word_confidence below UNSURE_WORD_CONFIDENCE
+    # the recogniser's mean confidence in the words that are not an urgent cue: how much those
+    # words can be read as "nothing urgent was said" (unsure ones might hide an emergency)
+    other_confidence: float | None = field(default=None, metadata=ADDED_LATER)
+    # words of an enquiry, a wrong number, a test call or a service request (0..1), and which
+    non_emergency_likelihood: float = field(default=0.0, metadata=ADDED_LATER)
+    non_emergency_kind: str = field(default="", metadata=ADDED_LATER)
 
     def by_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -132,7 +160,8 @@ def _findings(tokens: list[_Token], extra_lexicon_dir: str | Path | None) -> lis
         confidence = sum(t.confidence for t in tokens[a:b]) / (b - a)
         matched = " ".join(dict.fromkeys(t.original for t in tokens[a:b]))  # keep order, drop repeats
         finding = Finding(entry.kind, entry.label, matched, tokens[a].start, tokens[b - 1].end,
-                          round(similarity * (0.5 + 0.5 * confidence), 4), entry.phrase, entry.weight)
+                          round(similarity * (0.5 + 0.5 * confidence), 4), entry.phrase, entry.weight,
+                          round(confidence, 4))
         spans.append((finding, a, b))
 
     def covered(f: Finding, a: int, b: int) -> bool:
@@ -144,12 +173,22 @@ def _findings(tokens: list[_Token], extra_lexicon_dir: str | Path | None) -> lis
     return [f for f, _ in kept]
 
 
-def _strongest_per_label(findings: list[Finding], kind: str) -> list[float]:
+def _strongest_per_label(findings: list[Finding], kind: str, *, lowering: bool = False) -> dict[str, float]:
     best: dict[str, float] = {}
     for f in findings:
         if f.kind == kind:
-            best[f.label] = max(best.get(f.label, 0.0), f.weight * f.score)
-    return list(best.values())
+            strength = f.lowering_strength if lowering else f.raising_strength
+            best[f.label] = max(best.get(f.label, 0.0), strength)
+    return best
+
+
+def _other_confidence(tokens: list[_Token], findings: list[Finding]) -> float:
+    """Mean confidence of the words outside every urgent cue (1 when every word is one)."""
+    urgent = [(f.start, f.end) for f in findings if f.kind == "severity" and f.start is not None]
+    others = [t.confidence for t in tokens
+              if not any(t.start is not None and s <= t.start and t.end is not None and t.end <= e
+                         for s, e in urgent if e is not None)]
+    return round(sum(others) / len(others), 4) if others else 1.0
 
 
 def analyse(
@@ -188,8 +227,12 @@ def analyse(
         result.incident_type = best
         result.department = lex.departments.get(best, lex.default_department)
 
-    result.severity = round(noisy_or(_strongest_per_label(findings, "severity")), 4)
-    result.prank_likelihood = round(noisy_or(_strongest_per_label(findings, "hoax")), 4)
+    result.severity = round(noisy_or(_strongest_per_label(findings, "severity").values()), 4)
+    result.prank_likelihood = round(noisy_or(_strongest_per_label(findings, "hoax", lowering=True).values()), 4)
+    non_emergency = _strongest_per_label(findings, "non_emergency", lowering=True)
+    result.non_emergency_likelihood = round(noisy_or(non_emergency.values()), 4)
+    result.non_emergency_kind = max(non_emergency, key=non_emergency.__getitem__) if non_emergency else ""
+    result.other_confidence = _other_confidence(tokens, findings)
     result.abusive = any(f.kind == "abusive" for f in findings)
     result.location_mentioned = any(f.kind == "location" for f in findings) or any(
         _NUMBER_RE.match(t.text) for t in tokens

@@ -25,8 +25,16 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
-LEXICON_FILES = ("incidents", "severity", "hoax", "abusive", "locations")
+LEXICON_FILES = ("incidents", "severity", "hoax", "non_emergency", "abusive", "locations")
 DEPARTMENTS = ("health", "fire", "police", "women_help")
+#: The weight of an incident category's 'generic' phrases ("police", "hospital"): they help tell
+#: the type but name no incident, so they never raise a call's severity (see is_generic).
+GENERIC_INCIDENT_WEIGHT = 0.3
+
+
+def is_generic(kind: str, weight: float) -> bool:
+    """An incident phrase that names a service or condition rather than an incident."""
+    return kind == "incident" and weight <= GENERIC_INCIDENT_WEIGHT
 
 
 class LexiconError(ValueError):
@@ -162,8 +170,11 @@ def _parse(name: str, data: object, path: Path, lex: Lexicon) -> None:
             weight = _weight(body.get("weight"), w, 1.0)
             for p in _phrases(body.get("phrases"), w):
                 lex.entries.append(Entry("incident", label, p, weight))
-    elif name in ("severity", "hoax"):
-        kind = name if name == "hoax" else "severity"
+            if body.get("generic") is not None:
+                for p in _phrases(body.get("generic"), f"{w} 'generic'"):
+                    lex.entries.append(Entry("incident", label, p, GENERIC_INCIDENT_WEIGHT))
+    elif name in ("severity", "hoax", "non_emergency"):
+        kind = name
         cues = _require_dict(data.get("cues"), where, "cues")
         for label, body in cues.items():
             w = f"{where}: cue {label!r}"

@@ -104,7 +104,9 @@ def _read_probabilities(evidence: TriageEvidence, config: TriageConfig) -> Acous
                     prank_label, prank_p = label, p
         part = p * level
         distress += part
-        if part > top_part:
+        # The label that explains the distress; among labels adding none, the likeliest one
+        # (not the first in alphabetical order: "sounds happy 0.02" on a calm voice is noise).
+        if (part, p) > (top_part, top_p):
             top_label, top_part, top_p = label, part, p
     return AcousticReading(
         True,

@@ -34,8 +34,6 @@ NOT_DETECTED = "not detected by this model"
 
 SCORE_MIN = 0.0
 SCORE_MAX = 100.0
-#: Points by which a case that has waited ``max_wait_seconds`` beats the best fresh case.
-WAIT_MARGIN = 1.0
 
 #: (band, lowest base score in it), highest band first.
 BANDS: tuple[tuple[str, float], ...] = (
@@ -50,8 +48,12 @@ BAND_NAMES: tuple[str, ...] = tuple(name for name, _ in BANDS)
 TYPICAL_GENUINE_DISTRESS = 0.5
 TYPICAL_GENUINE_SEVERITY = 0.5
 
-#: The prank penalty may demote a call by at most this many points.
+#: The prank and non-emergency penalties together may demote a call by at most this many points.
 MAX_PRANK_WEIGHT = 50.0
+
+#: The maximum wait an admin may set (seconds, for a HIGH call; the other bands scale from it):
+#: long enough for any centre, short enough that the bounded wait still means something.
+MAX_WAIT_LIMITS = (10.0, 900.0)
 
 #: Model label -> triage category. Covers RAVDESS and the 112 scheme.
 #: ``disgust`` maps to ``angry``: in an emergency call disgust is an aroused, negative state
@@ -81,12 +83,14 @@ DEFAULT_WEIGHTS: dict[str, Any] = {
     "distress": 30.0,  # points at full acoustic distress
     "severity": 45.0,  # points at full severity from the words
     "abusive": 0.0,  # points for abusive language (shown as a reason either way)
-    "prank": 25.0,  # most points a certain prank loses (<= MAX_PRANK_WEIGHT)
+    "prank": 25.0,  # most points a certain prank loses (with non_emergency: <= MAX_PRANK_WEIGHT)
+    "non_emergency": 25.0,  # most points a call certainly not an emergency loses (enquiry, test call...)
     "unknown_distress": 0.65,  # distress used when the voice analysis is missing or failed
     "unknown_severity": 0.65,  # severity used when the words are missing, failed or empty
     "prank_acoustic": 0.4,  # how much an acoustic prank cue counts (0..1)
     "prank_words": 0.9,  # how much the words' prank likelihood counts (0..1)
     "prank_history": 0.8,  # how much confirmed pranks from the number count (0..1)
+    "incident_severity": 0.5,  # severity of words that name an incident (fire, accident) but no threat to life
     # how distressing each category sounds (0..1); distress = sum P(category) * this
     "category_distress": {
         "angry": 0.7,
@@ -99,8 +103,9 @@ DEFAULT_WEIGHTS: dict[str, Any] = {
     },
 }
 
-_POINT_WEIGHTS = ("baseline", "distress", "severity", "abusive", "prank")
-_UNIT_WEIGHTS = ("prank_acoustic", "prank_words", "prank_history")
+_POINT_WEIGHTS = ("baseline", "distress", "severity", "abusive", "prank", "non_emergency")
+_DEMOTIONS = ("prank", "non_emergency")
+_UNIT_WEIGHTS = ("prank_acoustic", "prank_words", "prank_history", "incident_severity")
 _UNKNOWN_WEIGHTS = {
     "unknown_distress": TYPICAL_GENUINE_DISTRESS,
     "unknown_severity": TYPICAL_GENUINE_SEVERITY,
@@ -147,8 +152,13 @@ def validate_weights(weights: Mapping[str, Any]) -> dict[str, Any]:
         )
     merged: dict[str, Any] = {}
     for key in _POINT_WEIGHTS:
-        high = MAX_PRANK_WEIGHT if key == "prank" else SCORE_MAX
+        high = MAX_PRANK_WEIGHT if key in _DEMOTIONS else SCORE_MAX
         merged[key] = _check_number(key, weights.get(key, DEFAULT_WEIGHTS[key]), 0.0, high)
+    if sum(merged[key] for key in _DEMOTIONS) > MAX_PRANK_WEIGHT:
+        raise ConfigError(
+            f"weights 'prank' and 'non_emergency' together must not exceed {MAX_PRANK_WEIGHT:g} points: "
+            f"a call is demoted by at most that much, got {merged['prank']:g} + {merged['non_emergency']:g}"
+        )
     for key in _UNIT_WEIGHTS:
         merged[key] = _check_number(key, weights.get(key, DEFAULT_WEIGHTS[key]), 0.0, 1.0)
     for key, floor in _UNKNOWN_WEIGHTS.items():
@@ -216,13 +226,14 @@ class TriageConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.version, int) or isinstance(self.version, bool) or self.version < 1:
             raise ConfigError(f"version must be a positive integer, got {self.version!r}")
+        low, high = MAX_WAIT_LIMITS
         if (
             not is_number(self.max_wait_seconds)
             or not math.isfinite(self.max_wait_seconds)
-            or self.max_wait_seconds <= 0
+            or not low <= self.max_wait_seconds <= high
         ):
             raise ConfigError(
-                f"max_wait_seconds must be a positive number of seconds, got {self.max_wait_seconds!r}"
+                f"max_wait_seconds must be from {low:g} to {high:g} seconds, got {self.max_wait_seconds!r}"
             )
         if (
             not isinstance(self.prank_history_days, int)
@@ -235,11 +246,6 @@ class TriageConfig:
         object.__setattr__(self, "weights", validate_weights(self.weights))
         object.__setattr__(self, "label_mapping", validate_label_mapping(self.label_mapping))
         object.__setattr__(self, "max_wait_seconds", float(self.max_wait_seconds))
-
-    @property
-    def wait_rate(self) -> float:
-        """Score points added per second of waiting."""
-        return wait_rate(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -262,12 +268,6 @@ class TriageConfig:
 
 
 DEFAULT_CONFIG = TriageConfig(version=1)
-
-
-def wait_rate(config: TriageConfig) -> float:
-    """Points per waiting second: at ``max_wait_seconds`` the wait alone outweighs any spread
-    of base scores, ``rate * max_wait = (SCORE_MAX - SCORE_MIN) + WAIT_MARGIN``."""
-    return (SCORE_MAX - SCORE_MIN + WAIT_MARGIN) / config.max_wait_seconds
 
 
 def band_for(score: float) -> str:

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.text.analysis import UNSURE_WORD_CONFIDENCE
+from core.text.lexicon import is_generic
 from core.triage.config import SCORE_MAX, SCORE_MIN, is_number
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,29 +27,43 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class Cue:
-    """Words in the transcript that raised severity (or hinted at a prank), with their time."""
+    """Words in the transcript that raised severity (or hinted at a prank), with their time and
+    how sure the recogniser was of them."""
 
     phrase: str
     start: float | None = None
     end: float | None = None
+    confidence: float = 1.0
+    strength: float = 0.0  # how far this cue alone moves its part of the score (0..1)
 
     def describe(self) -> str:
-        """``'bleeding' at 1.8 s`` (or just ``'bleeding'`` without a time)."""
-        return f"'{self.phrase}'" + (f" at {self.start:.1f} s" if self.start is not None else "")
+        """``'bleeding' at 1.8 s`` (or just ``'bleeding'`` without a time); unsure words say so."""
+        text = f"'{self.phrase}'" + (f" at {self.start:.1f} s" if self.start is not None else "")
+        return text + (f" (heard {self.confidence:.0%} sure)" if self.confidence < UNSURE_CUE else "")
 
 
-def _cues(findings: list[Finding], kind: str) -> list[Cue]:
+#: A cue heard less surely than this says so in its reason.
+UNSURE_CUE = 0.6
+
+
+def _cues(findings: list[Finding], kind: str, *, lowering: bool = False) -> list[Cue]:
     """The findings of one kind as cues, strongest first (then earliest)."""
-    chosen = sorted(
-        (f for f in findings if f.kind == kind),
-        key=lambda f: (-f.weight * f.score, f.start if f.start is not None else math.inf),
-    )
-    return [Cue(f.matched, f.start, f.end) for f in chosen]
+    def strength(f: Finding) -> float:
+        return f.lowering_strength if lowering else f.raising_strength
+
+    chosen = sorted((f for f in findings if f.kind == kind),
+                    key=lambda f: (-strength(f), f.start if f.start is not None else math.inf))
+    return [Cue(f.matched, f.start, f.end, f.confidence, round(strength(f), 4)) for f in chosen]
 
 
 @dataclass(frozen=True)
 class WordEvidence:
-    """What the words said. ``severity=None`` means unknown (treated as urgent)."""
+    """What the words said, each cue graded by how sure the recogniser was of its own words.
+
+    ``severity=None`` means unknown (treated as urgent). ``other_confidence`` is the recogniser's
+    confidence in the words that are not an urgent cue: the less sure, the more those words might
+    hide an emergency (:func:`core.triage.policy.triage` keeps that much of the unknown severity).
+    """
 
     severity: float | None = None
     prank_likelihood: float = 0.0
@@ -56,27 +72,44 @@ class WordEvidence:
     prank_cues: list[Cue] = field(default_factory=list)
     abusive: bool = False
     no_speech: bool = False  # no words were recognised: a silent caller may be unable to talk
-    # The engine was unsure of the words: they may raise the priority, never lower it.
-    unsure: bool = False
     word_confidence: float = 1.0
+    other_confidence: float = 1.0
+    incident_strength: float = 0.0  # how surely the words name the incident (0..1)
+    incident_cues: list[Cue] = field(default_factory=list)
+    non_emergency_likelihood: float = 0.0
+    non_emergency_kind: str = ""
+    non_emergency_cues: list[Cue] = field(default_factory=list)
+
+    @property
+    def unsure(self) -> bool:
+        return self.word_confidence < UNSURE_WORD_CONFIDENCE
 
     @classmethod
     def from_text_analysis(cls, analysis: TextAnalysis) -> WordEvidence:
-        """The triage's view of a text analysis; no words means severity unknown, and words the
-        engine was unsure of keep only what could raise the priority."""
+        """The triage's view of a text analysis; no words means severity unknown."""
         if not analysis.known:
             return cls(no_speech=True)
-        if analysis.unsure:
-            return cls(severity=analysis.severity, incident_type=analysis.incident_type,
-                       severity_cues=_cues(analysis.findings, "severity"), unsure=True,
-                       word_confidence=analysis.word_confidence)
+        # Words that name the incident ("snake bite", "road accident"), not the service ("police"),
+        # and not words already counted as an urgent cue.
+        urgent = {c.phrase for c in _cues(analysis.findings, "severity")}
+        incident = [f for f in analysis.findings if f.kind == "incident" and f.label == analysis.incident_type
+                    and not is_generic(f.kind, f.weight) and f.matched not in urgent]
+        other = analysis.other_confidence
         return cls(
             severity=analysis.severity,
             prank_likelihood=analysis.prank_likelihood,
             incident_type=analysis.incident_type,
             severity_cues=_cues(analysis.findings, "severity"),
-            prank_cues=_cues(analysis.findings, "hoax"),
+            prank_cues=_cues(analysis.findings, "hoax", lowering=True),
             abusive=analysis.abusive,
+            word_confidence=analysis.word_confidence,
+            # a result stored before this field existed: its mean confidence is the best estimate
+            other_confidence=analysis.word_confidence if other is None else other,
+            incident_strength=min(1.0, max((f.raising_strength for f in incident), default=0.0)),
+            incident_cues=_cues(incident, "incident"),
+            non_emergency_likelihood=analysis.non_emergency_likelihood,
+            non_emergency_kind=analysis.non_emergency_kind,
+            non_emergency_cues=_cues(analysis.findings, "non_emergency", lowering=True),
         )
 
 

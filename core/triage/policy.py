@@ -3,8 +3,7 @@
 Plain Python, no Django: :func:`triage` takes a :class:`TriageEvidence` and a
 :class:`TriageConfig` and returns a :class:`TriageResult` whose named components
 (:class:`Component`) are stored with the score, so an operator sees *why* a call ranks where
-it does ("sounds fearful 0.82", "words: 'not breathing'", "2 confirmed pranks from this number
-in 7 days", "waiting 3 min 10 s").
+it does ("words: 'not breathing' at 2.1 s", "2 confirmed pranks from this number in 7 days").
 
 Score
 -----
@@ -12,50 +11,55 @@ The *base score* is the evidence-based priority, clamped to ``[SCORE_MIN, SCORE_
 ``[0, 100]``::
 
     base = clamp(baseline
-                 + distress_weight * distress          (0..1, acoustic)
-                 + severity_weight * severity          (0..1, from the words)
-                 + abusive_weight  * abusive           (0 or 1, from the words)
-                 - prank_weight    * prank_likelihood  (0..1, acoustic cue + words + history))
+                 + distress_weight      * distress        (0..1, acoustic, pulled to typical by trust)
+                 + severity_weight      * severity        (0..1, from the words)
+                 + abusive_weight       * abusive         (0 or 1, from the words)
+                 - prank_weight         * prank           (0..1, acoustic cue + words + history)
+                 - non_emergency_weight * non_emergency)  (0..1, enquiry, wrong number, test call...)
+
+Graded words, no cliff: every cue counts by how sure the recogniser was of *its own* words. An
+urgent cue (:attr:`~core.text.analysis.Finding.raising_strength`) keeps at least half its weight
+however unsure; a prank or non-emergency cue (``lowering_strength``) counts in full proportion to
+its words' confidence. ``severity = noisy_or(urgent cues, incident_severity * incident words,
+(1 - confidence of the other words) * unknown_severity)``: words heard surely with nothing urgent
+in them say "nothing urgent", unsure ones keep that much of the unknown severity. A
+non-emergency cue does not count against words of a threat to life.
 
 A supervisor override replaces the base score outright (it must lie in ``[0, 100]``).
 
-The *score* adds waiting time, linearly, so the queue can order in SQL::
-
-    score = base + wait_rate(config) * waiting_seconds
-    wait_rate = (SCORE_MAX - SCORE_MIN + WAIT_MARGIN) / max_wait_seconds   # points per second
-
-With the default 180 s maximum wait the rate is 101 / 180 ≈ 0.561 points per second. Because
-every base score (override included) lies in ``[0, 100]``, a case that has waited
-``max_wait_seconds`` has a score of at least ``0 + 101`` and so beats every fresh case (at
-most ``100``) whatever the evidence, the weights or the config version said. Store
-``base_score`` (and ``received_at``) and order the queue by
-``base_score + rate * (now - received_at)``; see :func:`effective_score`.
+Waiting does not add points: it orders the queue by due time (:mod:`core.triage.waiting`), a
+bound per band, so a backlog does not turn the queue into first-come-first-served.
 
 Bands come from the base score (:data:`BANDS`): critical >= 75, high >= 55, normal >= 25,
-low below. They describe the call; waiting time changes the order, not the band.
+low below.
 
 Never bury a genuine emergency
 ------------------------------
 * Unknown is not harmless: a missing or failed voice analysis uses ``unknown_distress`` and a
-  missing/failed/empty transcript uses ``unknown_severity``, both validated to be at least the
-  typical genuine call's values (:data:`TYPICAL_GENUINE_DISTRESS`,
-  :data:`TYPICAL_GENUINE_SEVERITY`). Such a result is ``provisional``.
+  missing/failed transcript uses ``unknown_severity``, both validated to be at least the
+  typical genuine call's values. Such a result is ``provisional`` and never ranks below a typical
+  genuine call.
+* A silent call (the recogniser worked and heard no words) is its own case: someone who cannot
+  speak may be in danger. It is flagged for a call-back at :data:`SILENT_CALL_SCORE` (HIGH, never
+  LOW, below a spoken emergency), whatever the voice model made of the silence.
 * Probability mass on a model label the mapping does not know counts as unknown distress.
-* A suspected prank is demoted by at most ``prank_weight`` points (capped at
-  :data:`MAX_PRANK_WEIGHT`), never dropped, and waiting time still lifts it to the top.
+* A suspected prank or non-emergency is demoted by at most ``prank + non_emergency`` points
+  (together capped at :data:`MAX_PRANK_WEIGHT`), never dropped, and answered within its band's
+  bound. The voice alone never demotes a call below a typical genuine one.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from core.contracts import field_values
+from core.contracts import ADDED_LATER, field_values
 from core.probability import noisy_or
 from core.triage.acoustic import UNFAMILIAR_REASON, AcousticReading, read_voice
 from core.triage.config import (
+    BANDS,
     DEFAULT_CONFIG,
     SCORE_MAX,
     SCORE_MIN,
@@ -65,20 +69,21 @@ from core.triage.config import (
     band_for,
     clamp,
     is_number,
-    wait_rate,
 )
 from core.triage.evidence import TriageEvidence, WordEvidence
+from core.triage.waiting import allowance, format_wait, wait_reason
 
+__all__ = ["Component", "TriageResult", "format_wait", "score_from_values", "triage", "typical_genuine_score"]
 
-def effective_score(base_score_without_wait: float, waiting_seconds: float, config: TriageConfig) -> float:
-    """The live queue score: ``base + wait_rate(config) * waiting_seconds``.
-
-    Linear in the waiting time so the database can order by it, e.g.
-    ``base_score + rate * (now - received_at)`` with ``rate = wait_rate(config)``. A base outside
-    ``[0, 100]`` is clamped, which is what keeps "after max wait, first" true.
-    """
-    base = clamp(_finite_or(base_score_without_wait, SCORE_MAX), SCORE_MIN, SCORE_MAX)
-    return base + wait_rate(config) * _waiting(waiting_seconds)
+#: A case whose prank likelihood reaches this is marked "suspected prank".
+PRANK_SUSPECTED = 0.5
+#: A case whose non-emergency component reaches this is marked "not an emergency: <kind>".
+NON_EMERGENCY_SUSPECTED = 0.5
+#: A silent call's base score: in the HIGH band (never LOW), below a spoken emergency.
+SILENT_CALL_SCORE = dict(BANDS)["high"] + 1.0
+SILENT_REASON = "silent call: no words heard; call back (the caller may be unable to speak)"
+#: A component that moved the score by less than this many points is left to the case page.
+MIN_REASON_POINTS = 3.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,7 +111,8 @@ class Component:
 
 @dataclass(frozen=True)
 class TriageResult:
-    """``score`` = ``base_score`` + waiting time at evaluation; ``band`` is from ``base_score``."""
+    """The base score, its band and parts; ``score`` equals ``base_score`` (waiting orders the
+    queue by due time and adds no points)."""
 
     score: float
     band: str
@@ -116,6 +122,8 @@ class TriageResult:
     provisional: bool
     base_score: float
     overridden: bool = False
+    silent_call: bool = field(default=False, metadata=ADDED_LATER)
+    non_emergency_kind: str = field(default="", metadata=ADDED_LATER)  # '' or the kind the words showed
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "components": [c.to_dict() for c in self.components]}
@@ -145,18 +153,6 @@ def _fmt(p: float) -> str:
     return f"{p:.2f}"
 
 
-def format_wait(seconds: float) -> str:
-    """``190`` -> ``"3 min 10 s"``; ``45`` -> ``"45 s"``; ``3725`` -> ``"1 h 2 min"``."""
-    total = int(_waiting(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
-
-
 def _history_likelihood(count: int) -> float:
     # Each confirmed prank halves the chance that the next call is genuine-by-default:
     # 1 -> 0.5, 2 -> 0.75, 3 -> 0.875. Bounded below 1.
@@ -169,8 +165,9 @@ def score_from_values(
     prank_likelihood: float,
     abusive: bool,
     config: TriageConfig = DEFAULT_CONFIG,
+    non_emergency: float = 0.0,
 ) -> float:
-    """The base score (no waiting time) from component values, clamped to 0..100."""
+    """The base score from component values, clamped to 0..100."""
     w = config.weights
     raw = (
         w["baseline"]
@@ -178,6 +175,7 @@ def score_from_values(
         + w["severity"] * clamp(severity, 0.0, 1.0)
         + w["abusive"] * (1.0 if abusive else 0.0)
         - w["prank"] * clamp(prank_likelihood, 0.0, 1.0)
+        - w["non_emergency"] * clamp(non_emergency, 0.0, 1.0)
     )
     return clamp(raw, SCORE_MIN, SCORE_MAX)
 
@@ -185,10 +183,6 @@ def score_from_values(
 def typical_genuine_score(config: TriageConfig) -> float:
     """The base score of a typical genuine call: the floor for any case not fully analysed."""
     return score_from_values(TYPICAL_GENUINE_DISTRESS, TYPICAL_GENUINE_SEVERITY, 0.0, False, config)
-
-
-#: A case whose prank likelihood reaches this is marked "suspected prank".
-PRANK_SUSPECTED = 0.5
 
 
 def _plural(n: int, word: str) -> str:
@@ -211,39 +205,44 @@ def _distress_component(evidence: TriageEvidence, voice: AcousticReading, config
     return Component("distress", voice.distress, weight, weight * voice.distress, reason)
 
 
-def _known_words(evidence: TriageEvidence) -> WordEvidence | None:
-    """The words, when they can be trusted to say something (else: unknown, treated as urgent)."""
+def _heard_words(evidence: TriageEvidence) -> WordEvidence | None:
+    """The words, when there are words to read (else: unknown, treated as urgent)."""
     words = evidence.words
-    if words is None or evidence.transcription_failed or words.no_speech or words.unsure \
-            or words.severity is None:
+    if words is None or evidence.transcription_failed or words.no_speech or words.severity is None:
         return None
     return words
 
 
+def _silent(evidence: TriageEvidence) -> bool:
+    """The recogniser worked and heard no words at all."""
+    return bool(evidence.words is not None and evidence.words.no_speech and not evidence.transcription_failed)
+
+
 def _severity_component(evidence: TriageEvidence, words: WordEvidence | None, config: TriageConfig) -> Component:
+    w = config.weights
     if words is not None and words.severity is not None:
-        value = clamp(words.severity, 0.0, 1.0)
-        if words.severity_cues:
-            reason = "words: " + ", ".join(c.describe() for c in words.severity_cues[:3])
-        elif words.incident_type and value > 0:
-            reason = f"words suggest {words.incident_type} (severity {_fmt(value)})"
+        heard = clamp(words.severity, 0.0, 1.0)
+        incident = w["incident_severity"] * clamp(words.incident_strength, 0.0, 1.0)
+        unheard = (1.0 - clamp(words.other_confidence, 0.0, 1.0)) * w["unknown_severity"]
+        value = noisy_or((heard, incident, unheard))
+        parts = [c.describe() for c in words.severity_cues[:3]]
+        if words.incident_cues and incident >= 0.05:
+            parts.append(f"{words.incident_cues[0].describe()} ({str(words.incident_type).replace('_', ' ')})")
+        if parts:
+            reason = "words: " + ", ".join(parts)
+        elif unheard >= 0.1:
+            reason = f"words unclear ({words.other_confidence:.0%} sure): nothing urgent made out, an emergency not ruled out"
         else:
-            reason = f"words: no severity cues (severity {_fmt(value)})"
-    elif evidence.words is not None and evidence.words.unsure and not evidence.transcription_failed:
-        unsure = evidence.words
-        value = max(config.weights["unknown_severity"], clamp(unsure.severity or 0.0, 0.0, 1.0))
-        heard = (": " + ", ".join(c.describe() for c in unsure.severity_cues[:3])) if unsure.severity_cues else ""
-        reason = f"words unsure (confidence {_fmt(unsure.word_confidence)}){heard}: treated as urgent"
+            reason = "words: nothing urgent heard"
     else:
-        value = config.weights["unknown_severity"]
+        value = w["unknown_severity"]
         if evidence.transcription_failed:
             reason = "transcription failed: treated as urgent"
         elif evidence.words is not None and evidence.words.no_speech:
-            reason = "no words recognised: treated as urgent"
+            reason = "no words recognised"
         else:
             reason = "no transcript yet: treated as urgent"
-    weight = config.weights["severity"]
-    return Component("severity", value, weight, weight * value, reason)
+    return Component("severity", value, w["severity"], w["severity"] * value, reason)
 
 
 def _abusive_component(words: WordEvidence | None, config: TriageConfig) -> Component:
@@ -259,8 +258,8 @@ def _prank_component(evidence: TriageEvidence, words: WordEvidence | None, voice
     w = config.weights
     word_prank = clamp(words.prank_likelihood, 0.0, 1.0) if words is not None else 0.0
     count = max(0, int(evidence.confirmed_prank_count or 0))
-    if evidence.words is not None and evidence.words.prank_cues:
-        words_text = "words: " + ", ".join(c.describe() for c in evidence.words.prank_cues[:2]) + " (possible prank)"
+    if words is not None and words.prank_cues:
+        words_text = "words: " + ", ".join(c.describe() for c in words.prank_cues[:2]) + " (possible prank)"
     else:
         words_text = f"words suggest a prank {_fmt(word_prank)}"
     sources = [
@@ -271,48 +270,91 @@ def _prank_component(evidence: TriageEvidence, words: WordEvidence | None, voice
          f"{_plural(count, 'confirmed prank')} from this number in {_plural(config.prank_history_days, 'day')}"),
     ]
     value = clamp(noisy_or(part for part, _ in sources), 0.0, 1.0)
-    phrases = [text for part, text in sorted(sources, key=lambda s: -s[0]) if part > 0]
+    # Only the sources that matter are named: a 0.02 'happy' cue is noise on the row.
+    phrases = [text for part, text in sorted(sources, key=lambda s: -s[0]) if part * w["prank"] >= 1.0]
     return Component("prank", value, w["prank"], 0.0 - w["prank"] * value, "; ".join(phrases) or "no prank cues")
 
 
-def _without_the_voice(evidence: TriageEvidence, config: TriageConfig) -> tuple[float, float]:
-    """(base score, prank likelihood) that the same words and history give with a voice that says
-    nothing."""
-    from dataclasses import replace
+def _non_emergency_component(words: WordEvidence | None, config: TriageConfig) -> Component:
+    """An enquiry, wrong number, test call, order or service request: demoted and marked, never
+    dropped; words of a threat to life cancel it."""
+    weight = config.weights["non_emergency"]
+    if words is None or not words.non_emergency_cues:
+        return Component("non_emergency", 0.0, weight, 0.0, "no words of a non-emergency")
+    value = clamp(words.non_emergency_likelihood, 0.0, 1.0) * (1.0 - clamp(words.severity or 0.0, 0.0, 1.0))
+    kind = words.non_emergency_kind.replace("_", " ") or "non-emergency"
+    quoted = ", ".join(c.describe() for c in words.non_emergency_cues[:2])
+    return Component("non_emergency", value, weight, 0.0 - weight * value, f"words: {quoted} (sounds like {kind})")
 
-    neutral = replace(evidence, acoustic_trust=0.0, voice_unfamiliar=False,
-                      emotion_probabilities=evidence.emotion_probabilities or {"neutral": 1.0}, emotion_failed=False)
+
+def _voice_neutral(evidence: TriageEvidence) -> TriageEvidence:
+    """The same evidence with a voice that says nothing."""
+    return replace(evidence, acoustic_trust=0.0, voice_unfamiliar=False,
+                   emotion_probabilities=evidence.emotion_probabilities or {"neutral": 1.0}, emotion_failed=False)
+
+
+def _against_without_the_voice(evidence: TriageEvidence, config: TriageConfig) -> tuple[float, float]:
+    """(base score, evidence against the call) that the same words and history give with a voice
+    that says nothing."""
+    neutral = _voice_neutral(evidence)
     voice = read_voice(neutral, config)
-    words = _known_words(neutral)
+    words = _heard_words(neutral)
     severity = _severity_component(neutral, words, config)
     prank = _prank_component(neutral, words, voice, config)
-    score = score_from_values(voice.distress, severity.value, prank.value, bool(words and words.abusive), config)
-    return score, prank.value
+    non_emergency = _non_emergency_component(words, config)
+    score = score_from_values(voice.distress, severity.value, prank.value, bool(words and words.abusive), config,
+                              non_emergency.value)
+    return score, noisy_or((prank.value, non_emergency.value))
 
 
-def _reasons(components: list[Component], *, override_reason: str | None, waiting: float, wait_reason: str,
-             config: TriageConfig, max_reasons: int) -> list[str]:
-    """The few reasons an operator reads first: override, unknowns, then the biggest parts."""
+def _moved(c: Component, config: TriageConfig) -> float:
+    """Points by which a component moved the score away from a typical call's."""
+    if c.name == "distress":
+        return c.weight * (c.value - TYPICAL_GENUINE_DISTRESS)
+    return c.contribution
+
+
+def _reasons(components: list[Component], *, override_reason: str | None, config: TriageConfig,
+             max_reasons: int) -> list[str]:
+    """The few reasons an operator reads first: override, unknowns, then what moved the score most.
+    Cues too small to matter and the model's caveats stay on the case page (the components)."""
     by_name = {c.name: c for c in components}
     reasons: list[str] = [override_reason] if override_reason else []
-    # Unknown or discounted results always show: the operator must see that the score is a safe guess.
     for c in (by_name["distress"], by_name["severity"]):
-        if ("treated as urgent" in c.reason or UNFAMILIAR_REASON in c.reason) and c.reason not in reasons:
+        # Unknown results always show: the operator must see that the score is a safe guess.
+        if "treated as urgent" in c.reason and c.reason not in reasons:
             reasons.append(c.reason)
-    ranked = sorted((c for c in components if c.name not in ("baseline", "override")),
-                    key=lambda c: -abs(c.contribution))
+    ranked = sorted((c for c in components if c.name not in ("baseline", "override", "waiting")),
+                    key=lambda c: -abs(_moved(c, config)))
     for c in ranked:
-        if abs(c.contribution) > 1e-9 and c.reason not in reasons:
+        if abs(_moved(c, config)) >= MIN_REASON_POINTS and c.reason not in reasons:
             reasons.append(c.reason)
     if not reasons:
-        # Nothing moved the score: still say what the voice and the words were.
-        reasons = [by_name["distress"].reason, by_name["severity"].reason]
-    limit = max(1, max_reasons)
-    reasons = reasons[:limit]
-    if waiting >= config.max_wait_seconds and wait_reason not in reasons:
-        # Past the maximum wait, the wait is why the case is first: always say so.
-        reasons = reasons[: limit - 1] + [wait_reason] if not (override_reason and limit == 1) else reasons
-    return reasons
+        # Nothing moved the score: still say what the words were.
+        reasons = [by_name["severity"].reason]
+    return reasons[: max(1, max_reasons)]
+
+
+def _silent_result(evidence: TriageEvidence, config: TriageConfig, waiting: float) -> TriageResult:
+    """No words heard: a call-back at SILENT_CALL_SCORE, whatever the voice model made of silence."""
+    w = config.weights
+    parts = [
+        Component("baseline", 1.0, w["baseline"], w["baseline"], "every call"),
+        Component("distress", TYPICAL_GENUINE_DISTRESS, w["distress"], w["distress"] * TYPICAL_GENUINE_DISTRESS,
+                  "no speech: the voice is not read"),
+        Component("severity", 0.0, w["severity"], 0.0, "no words recognised"),
+        Component("prank", 0.0, w["prank"], 0.0, "not judged on a silent call"),
+    ]
+    parts.append(Component("silent", 1.0, 1.0, SILENT_CALL_SCORE - sum(c.contribution for c in parts), SILENT_REASON))
+    parts.append(_waiting_component(SILENT_CALL_SCORE, waiting, config))
+    return TriageResult(score=SILENT_CALL_SCORE, band=band_for(SILENT_CALL_SCORE), components=parts,
+                        reasons=[SILENT_REASON], config_version=config.version, provisional=False,
+                        base_score=SILENT_CALL_SCORE, silent_call=True)
+
+
+def _waiting_component(base: float, waiting: float, config: TriageConfig) -> Component:
+    """The wait orders the queue (due time), it adds no points: contribution 0, weight = bound."""
+    return Component("waiting", waiting, allowance(base, config), 0.0, wait_reason(base, waiting, config))
 
 
 def triage(
@@ -323,18 +365,20 @@ def triage(
     """Score one case. Pure: same evidence and config, same result; inputs are not changed."""
     w = config.weights
     waiting = _waiting(evidence.waiting_seconds)
-    rate = wait_rate(config)
-    wait_reason = f"waiting {format_wait(waiting)}"
+    if evidence.override_score is None and _silent(evidence):
+        return _silent_result(evidence, config, waiting)
 
     voice = read_voice(evidence, config)
-    words = _known_words(evidence)
+    words = _heard_words(evidence)
     distress = _distress_component(evidence, voice, config)
     severity = _severity_component(evidence, words, config)
     abusive = _abusive_component(words, config)
     prank = _prank_component(evidence, words, voice, config)
+    non_emergency = _non_emergency_component(words, config)
     components = [Component("baseline", 1.0, w["baseline"], w["baseline"], "every call"),
-                  distress, severity, abusive, prank]
-    evidence_base = score_from_values(voice.distress, severity.value, prank.value, bool(abusive.value), config)
+                  distress, severity, abusive, prank, non_emergency]
+    evidence_base = score_from_values(voice.distress, severity.value, prank.value, bool(abusive.value), config,
+                                      non_emergency.value)
     provisional = not voice.known or words is None
     override_reason = None
     if evidence.override_score is not None:
@@ -352,20 +396,20 @@ def triage(
             components.append(Component("unknown_floor", floor, 1.0, floor - raw,
                                         "analysis incomplete: kept at a typical genuine call's priority"))
             base = floor
-        neutral_score, prank_without_voice = _without_the_voice(evidence, config)
+        neutral_score, against_without_voice = _against_without_the_voice(evidence, config)
         voice_floor = min(floor, neutral_score)
-        if base < voice_floor and prank_without_voice < PRANK_SUSPECTED:
-            # The voice alone never demotes a call below a typical genuine one: a prank demotion
-            # needs the words or the caller's history to suggest a prank as well.
+        if base < voice_floor and against_without_voice < PRANK_SUSPECTED:
+            # The voice alone never demotes a call below a typical genuine one: a demotion needs
+            # the words or the caller's history to speak against the call as well.
             raw = sum(c.contribution for c in components)
             components.append(Component("voice_floor", voice_floor, 1.0, voice_floor - raw,
                                         "the voice alone does not lower a call below a typical genuine one"))
             base = voice_floor
-    components.append(Component("waiting", waiting, rate, rate * waiting, wait_reason))
-    reasons = _reasons(components, override_reason=override_reason, waiting=waiting, wait_reason=wait_reason,
-                       config=config, max_reasons=max_reasons)
+    components.append(_waiting_component(base, waiting, config))
+    reasons = _reasons(components, override_reason=override_reason, config=config, max_reasons=max_reasons)
+    marked = non_emergency.value >= NON_EMERGENCY_SUSPECTED and words is not None
     return TriageResult(
-        score=base + rate * waiting,
+        score=base,
         band=band_for(base),
         components=components,
         reasons=reasons,
@@ -373,4 +417,5 @@ def triage(
         provisional=provisional,
         base_score=base,
         overridden=override_reason is not None,
+        non_emergency_kind=(words.non_emergency_kind or "non_emergency") if marked and words else "",
     )

@@ -23,7 +23,7 @@ function bandOf(row) {
 // Ignore the ticking "waiting" cell and per-response CSRF tokens when deciding what changed.
 function fingerprint(row) {
   const copy = row.cloneNode(true);
-  copy.querySelectorAll(".wait, input[name=csrfmiddlewaretoken]").forEach((node) => node.remove());
+  copy.querySelectorAll(".wait, .due, input[name=csrfmiddlewaretoken]").forEach((node) => node.remove());
   return copy.innerHTML.replace(/\s+/g, " ");
 }
 
@@ -137,8 +137,8 @@ function onChange(message) {
 askNotificationPermission(document.getElementById("notify-permission"));
 window.liveQueue = connectLive("/ws/queue/", { onChange, resync });
 
-// Waiting time counts up every second. The order needs no re-sort as time passes: every call's
-// wait grows at the same rate, so the server's order (base score + rate x wait) stays right.
+// Waiting time counts up every second, and the time left to each call's bound counts down. The order
+// needs no re-sort as time passes: the server orders by due time, which does not move.
 function formatWait(seconds) {
   const s = Math.max(0, Math.floor(seconds));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
@@ -150,6 +150,11 @@ function tick() {
   const now = Date.now();
   body.querySelectorAll(".wait[data-since]").forEach((cell) => {
     cell.textContent = formatWait((now - Date.parse(cell.dataset.since)) / 1000);
+  });
+  body.querySelectorAll(".due[data-due]").forEach((cell) => {
+    const left = (Date.parse(cell.dataset.due) - now) / 1000;
+    cell.textContent = left >= 0 ? `answer within ${formatWait(left)}` : `past its bound by ${formatWait(-left)}`;
+    cell.classList.toggle("overdue", left < 0);
   });
 }
 if (!closedView) {
