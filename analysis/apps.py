@@ -15,6 +15,7 @@ class AnalysisConfig(AppConfig):
         from . import panels, receivers, signals
 
         calls_signals.case_created.connect(receivers.on_case_created, dispatch_uid="analysis.case_created")
+        calls_signals.audio_rejected.connect(receivers.on_audio_rejected, dispatch_uid="analysis.audio_rejected")
         calls_signals.recording_attached.connect(
             receivers.on_recording_attached, dispatch_uid="analysis.recording_attached"
         )

@@ -25,6 +25,12 @@ def on_recording_attached(sender: type[Recording], *, case: Case, recording: Rec
     transaction.on_commit(lambda: dispatch.analysis_dispatch(recording_id=recording.pk))
 
 
+def on_audio_rejected(sender: type[Case], *, case: Case, silent: bool, **kwargs: Any) -> None:
+    """A recording of only silence makes the call a silent call: flagged for a call-back."""
+    if silent:
+        services.case_rescore(case_id=case.pk)
+
+
 def on_triage_settings_saved(sender: type[TriageSettings], **kwargs: Any) -> None:
     transaction.on_commit(dispatch.open_cases_rescore_dispatch)
 

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from calls.models import Case, Outcome, Recording
+from calls.models import Case, EventKind, Outcome, Recording
 from core.emotion import SHIPPED_MODELS_DIR
 from core.emotion.model_version import ModelError, read_metadata
 from core.emotion.prediction import EmotionPrediction
@@ -252,6 +252,8 @@ class CaseAnalysis:
 
     recording: Recording | None
     steps: dict[str, AnalysisStep] = field(default_factory=dict)
+    # no recording was kept because the one sent held only silence: a silent call
+    silent_recording: bool = False
 
     def state(self, name: str) -> str | None:
         step = self.steps.get(name)
@@ -280,7 +282,8 @@ class CaseAnalysis:
 def case_analysis_get(case: Case) -> CaseAnalysis:
     recording = case.recordings.order_by("-created_at", "-pk").first()
     if recording is None:
-        return CaseAnalysis(recording=None)
+        rejected = case.events.filter(kind=EventKind.AUDIO_REJECTED).order_by("-pk").values_list("data", flat=True).first()
+        return CaseAnalysis(recording=None, silent_recording=bool(rejected and rejected.get("silent")))
     return CaseAnalysis(recording=recording, steps={s.name: s for s in AnalysisStep.objects.filter(recording=recording)})
 
 

@@ -62,7 +62,8 @@ def case_evidence(case: Case, config: TriageConfig, analysis: CaseAnalysis) -> T
         acoustic_trust=acoustic_trust(emotion_model_reliability(emotion.model_version)) if emotion else 0.0,
         voice_unfamiliar=bool(emotion and emotion.unfamiliar),
         emotion_failed=analysis.state(StepName.EMOTION) == StepState.FAILED,
-        words=WordEvidence.from_text_analysis(words) if words is not None else None,
+        words=(WordEvidence.from_text_analysis(words) if words is not None
+               else WordEvidence(no_speech=True) if analysis.silent_recording else None),
         transcription_failed=analysis.state(StepName.TRANSCRIPTION) in (StepState.FAILED, StepState.UNAVAILABLE),
         confirmed_prank_count=confirmed_prank_count(case, config.prank_history_days),
         override_score=case.priority_override,

@@ -29,9 +29,11 @@ def _speaker(caller_number: str) -> str:
 
 
 def exportable(f: DashboardFilter) -> list[Answered]:
-    """Audited calls with audio whose standing answers agree."""
+    """Audited calls with audio whose standing answers agree. A call still waiting for its blind
+    second review is left out: the export would show the second reviewer the first one's answer."""
     return [r for r in answered_items(f)
-            if r.item.recording_id and (r.second is None or r.second.category == r.primary.category)]
+            if r.item.recording_id and not (r.item.second_review and r.second is None)
+            and (r.second is None or r.second.category == r.primary.category)]
 
 
 def write_export(target: io.BufferedIOBase | Path, f: DashboardFilter | None = None) -> int:

@@ -9,6 +9,7 @@ creating POSTs (calls.idempotency), and per-client throttles (settings.REST_FRAM
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any, cast
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils.http import quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
@@ -156,6 +157,21 @@ class QueuePagination(CursorPagination):
 
     def get_page_size(self, request: Request) -> int | None:
         return query_int(request, self.page_size_query_param, self.page_size, self.max_page_size) or self.page_size
+
+    def decode_cursor(self, request: Request) -> Any:
+        """A cursor this API did not give out is bad input (400), never a database error (500)."""
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound as exc:
+            raise ParseError("The cursor is not one this API gave out: start again without it.") from exc
+        if cursor is not None and cursor.position is not None:
+            try:
+                position = float(cursor.position)
+            except ValueError:
+                position = math.nan
+            if not math.isfinite(position):
+                raise ParseError("The cursor is not one this API gave out: start again without it.")
+        return cursor
 
 
 class CaseListCreate(ApiView, ListAPIView):

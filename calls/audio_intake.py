@@ -19,7 +19,12 @@ logger = logging.getLogger(__name__)
 
 
 class AudioRejected(Exception):
-    """The upload cannot be used; the message says why, in words an operator understands."""
+    """The upload cannot be used; the message says why, in words an operator understands.
+    ``silent``: the recording held only silence (a caller who may be unable to speak)."""
+
+    def __init__(self, message: str, *, silent: bool = False) -> None:
+        super().__init__(message)
+        self.silent = silent
 
 
 def max_upload_bytes() -> int:
@@ -50,7 +55,7 @@ def decode_upload(upload: UploadedFile) -> audio.DecodedAudio:
     finally:
         upload.seek(0)
     if audio.is_silent(decoded.samples):
-        raise AudioRejected("The recording contains only silence.")
+        raise AudioRejected("The recording contains only silence.", silent=True)
     if decoded.duration_s < settings.MIN_AUDIO_SECONDS:
         # Refused rather than analysed: a fraction of a second gives the emotion model nothing to
         # judge, and it would still answer (once "sad 0.40"). The case keeps its safe priority.

@@ -133,7 +133,8 @@ def recording_attach(
         logger.warning("Case %s: audio %r rejected: %s", case.pk, upload.name, exc)
         with transaction.atomic():
             case_event_record(case=case, kind=EventKind.AUDIO_REJECTED, actor=uploaded_by, reason=str(exc),
-                              file=upload.name)
+                              file=upload.name, silent=exc.silent)
+            signals.audio_rejected.send(sender=Case, case=case, silent=exc.silent)
         raise
     try:
         with transaction.atomic():

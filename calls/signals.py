@@ -13,5 +13,8 @@ case_created = Signal()
 #: A recording was attached to a case (kwargs: case, recording).
 recording_attached = Signal()
 
+#: A recording was refused (kwargs: case, silent): ``silent`` when it held only silence.
+audio_rejected = Signal()
+
 #: A case was closed (kwargs: case, actor).
 case_closed = Signal()

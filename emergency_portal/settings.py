@@ -330,13 +330,20 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # JSON lines: a newline in a username or a path cannot forge a line (accounts/log_format.py)
+        "json": {"()": "accounts.log_format.JsonLineFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "security": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
     "loggers": {
         "calls": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
         "analysis": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
         # Logins, failures, lockouts and refusals: who, what, when (accounts.security_log).
-        "security": {"handlers": ["console"], "level": "INFO"},
+        "security": {"handlers": ["security"], "level": "INFO"},
         "axes": {"handlers": ["console"], "level": "WARNING"},
     },
 }

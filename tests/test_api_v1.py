@@ -4,6 +4,7 @@ error, throttling, ETags and `since` polling, and the unversioned paths of befor
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 from datetime import timedelta
@@ -293,3 +294,16 @@ def test_the_key_commands_issue_and_revoke_for_scripts(admin_user, operator):
         call_command("api_key_revoke", issued["prefix"], "--user", admin_user.username)
     with pytest.raises(CommandError, match="Only an admin"):
         call_command("api_key_create", "pbx-cli", "--user", operator.username)
+
+
+@pytest.mark.parametrize("cursor", [
+    base64.b64encode(b"p=junk").decode(),  # a position that is no number
+    base64.b64encode(b"p=inf&r=0").decode(),
+    base64.b64encode(b"o=-3").decode(),
+    "%%%not-base64",
+    base64.b64encode("p=\u00e9".encode()).decode(),
+])
+def test_a_tampered_queue_cursor_is_bad_input_not_a_server_error(operator_api, case_factory, cursor):
+    case_factory()
+    body = _problem(operator_api.get("/api/v1/cases/", {"cursor": cursor}), 400)
+    assert "cursor" in body["detail"]

@@ -285,3 +285,27 @@ def test_dashboard_operations_and_their_charts_render(item, supervisor, client):
         assert client.get(reverse("audits:operations_chart", args=[name])).content[:4] == b"\x89PNG"
     export = client.get(reverse("audits:export"))
     assert export["Content-Type"] == "application/zip"
+
+
+def test_the_export_never_shows_a_second_reviewer_the_first_answer(case_factory, operator, supervisor, upload,
+                                                                   make_user, client):
+    """Attack: the blind second reviewer downloaded /audits/export.zip and read the first answer in
+    manifest.csv while the item waited for them."""
+    case = case_factory(audio=upload("wav"))
+    _emotion(case, upload, {"fearful": 0.9, "neutral": 0.1})
+    case_services.case_claim(case=case, operator=operator)
+    case_services.case_close(case=case, user=operator, outcome=Outcome.HEALTH, reason="sent")
+    item = AuditItem.objects.create(case=case, recording=case.recordings.get(), reasons=["random"], second_review=True)
+    services.audit_record(item=item, supervisor=supervisor, category="stressful", genuine=True, incident_type="medical")
+    second = make_user("supervisor", "sam")
+    client.force_login(second)
+
+    def manifest() -> str:
+        response = client.get(reverse("audits:export"))
+        with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content) if response.streaming else
+                                        response.content)) as archive:
+            return archive.read("manifest.csv").decode()
+
+    assert f"case-{case.pk}.wav" not in manifest() and "stressful" not in manifest()
+    services.audit_record(item=item, supervisor=second, category="stressful", genuine=True, incident_type="medical")
+    assert f"case-{case.pk}.wav" in manifest()  # both answers in, and they agree

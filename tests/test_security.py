@@ -278,3 +278,20 @@ def test_logins_and_refusals_are_logged_with_who_what_when(client, operator, cap
     assert any(line.startswith("login: user=olivia ip=127.0.0.1") for line in lines)
     assert any("authorisation refused: user=olivia method=GET path=/learning/models/" in line for line in lines)
     assert all(r.created for r in records)  # the when: every record carries its time
+
+
+@pytest.mark.django_db
+def test_a_newline_in_a_username_or_a_path_cannot_forge_a_security_log_line(client, caplog):
+    """Attack: an anonymous login as 'x\\nsecurity: login: user=demo-admin ...' and a 404 path with a
+    newline wrote a convincing fake line. The security handler writes one JSON object per record."""
+    forged = "x\n2026-12-04 10:00:00,000 INFO security: login: user=demo-admin ip=10.0.0.1 path=/accounts/login/"
+    with caplog.at_level(logging.INFO, logger="security"):
+        client.submit(reverse("login"), data={"username": forged, "password": "wrong"})
+        client.get("/no-such-page/%0Asecurity:%20login:%20user=demo-admin")
+    handler = next(h for h in logging.getLogger("security").handlers if h.formatter is not None)
+    written = [handler.format(r) for r in caplog.records if r.name == "security"]
+    assert written and all("\n" not in line and "\r" not in line for line in written)
+    parsed = [json.loads(line) for line in written]
+    assert any(p["message"].startswith("login failed: user=x\n") for p in parsed)  # kept, escaped when written
+    assert not any(line.startswith("2026-12-04") or "INFO security: login" in line.split('"message"')[0]
+                   for line in written)
