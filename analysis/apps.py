@@ -20,6 +20,7 @@ class AnalysisConfig(AppConfig):
             receivers.on_recording_attached, dispatch_uid="analysis.recording_attached"
         )
         signals.emotion_step_reset.connect(receivers.on_emotion_step_reset, dispatch_uid="analysis.emotion_step_reset")
+        signals.voice_trust_changed.connect(receivers.on_voice_trust_changed, dispatch_uid="analysis.voice_trust")
         signals.triage_settings_saved.connect(
             receivers.on_triage_settings_saved, dispatch_uid="analysis.triage_settings_saved"
         )

@@ -211,3 +211,32 @@ class SupersededPrediction(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.model_version} on recording {self.recording_id} (superseded)"
+
+
+class AuditedReliability(AppendOnlyModel):
+    """How well a model version's voice agreed with the supervisors: distress ROC AUC on audited
+    calls (distressed vs calm or prank, by the supervisor's category), with its 95 % interval. One
+    row each time the figure is recomputed; the latest row per version is in force once it covers
+    enough calls (core.triage.acoustic.audited_enough)."""
+
+    model_version = models.CharField(max_length=128, db_index=True)
+    auc = models.FloatField(null=True)
+    auc_low = models.FloatField(null=True)
+    auc_high = models.FloatField(null=True)
+    distressed = models.PositiveIntegerField()
+    calm = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.model_version}: audited AUC {self.auc} on {self.distressed + self.calm} calls"
+
+    def as_reliability(self) -> dict[str, float]:
+        """The keys core.triage.acoustic.trust_explained reads."""
+        figures: dict[str, float] = {"audited_distressed": self.distressed, "audited_calm": self.calm}
+        if self.auc is not None and self.auc_low is not None and self.auc_high is not None:
+            figures |= {"distress_auc_audited": self.auc, "distress_auc_audited_low": self.auc_low,
+                        "distress_auc_audited_high": self.auc_high}
+        return figures

@@ -35,5 +35,9 @@ def on_triage_settings_saved(sender: type[TriageSettings], **kwargs: Any) -> Non
     transaction.on_commit(dispatch.open_cases_rescore_dispatch)
 
 
+def on_voice_trust_changed(sender: Any, *, model_version: str, **kwargs: Any) -> None:
+    transaction.on_commit(dispatch.open_cases_rescore_dispatch)
+
+
 def on_emotion_step_reset(sender: Any, *, recording_id: int, **kwargs: Any) -> None:
     transaction.on_commit(partial(dispatch.emotion_dispatch, recording_id=recording_id))

@@ -22,6 +22,7 @@ from core.triage.waiting import wait_reason
 
 from .models import (
     AnalysisStep,
+    AuditedReliability,
     EmotionModelActivation,
     EmotionModelChallenger,
     EmotionModelVersion,
@@ -187,7 +188,18 @@ def shadow_comparison(active: EmotionModelVersion, challenger: EmotionModelVersi
 
 def emotion_model_reliability(version: str) -> dict[str, float] | None:
     """The measured reliability of the model version that made a prediction (None if unknown,
-    which the triage trusts as little as a model at chance)."""
+    which the triage trusts as little as a model at chance): the corpora's figures, and the
+    supervisors' audited figure when there is one (core.triage.acoustic.trust_explained decides
+    which is in force)."""
+    measured = _corpus_reliability(version)
+    audited = AuditedReliability.objects.filter(model_version=version).first()
+    if audited is None:
+        return measured
+    return {**(measured or {}), **audited.as_reliability()}
+
+
+def _corpus_reliability(version: str) -> dict[str, float] | None:
+    """The figures measured on corpora when the version was made (its metadata)."""
     registered = EmotionModelVersion.objects.filter(name=version).first()
     if registered is not None:
         reliability = registered.metadata.get("reliability")

@@ -18,6 +18,7 @@ from calls.models import AnalysisState, Case, EventKind
 from calls.services import case_event_record, case_lock
 from core.emotion import SHIPPED_MODELS_DIR
 from core.emotion.model_version import ModelError, artefact_file, artefact_sha256, read_metadata
+from core.quality import AucInterval
 from core.triage.acoustic import acoustic_trust
 from core.triage.config import SCORE_MAX, SCORE_MIN, TriageConfig
 from core.triage.evidence import TriageEvidence, WordEvidence
@@ -28,6 +29,7 @@ from . import signals
 from .models import (
     ActivationAction,
     AnalysisStep,
+    AuditedReliability,
     EmotionModelActivation,
     EmotionModelChallenger,
     EmotionModelVersion,
@@ -323,3 +325,18 @@ def open_cases_reanalyse_emotion(*, admin: Any) -> int:
             signals.emotion_step_reset.send(sender=AnalysisStep, recording_id=step.recording_id)
     logger.info("Re-analysing the voices of %d open case(s) with %s", len(recording_ids), active)
     return len(recording_ids)
+
+
+def audited_reliability_record(*, model_version: str, interval: AucInterval) -> AuditedReliability:
+    """Record how well a version's voice agreed with the supervisors; when that changes the trust
+    the triage gives it, the open cases are re-scored after the commit."""
+    trust_before = acoustic_trust(emotion_model_reliability(model_version))
+    with transaction.atomic():
+        row = AuditedReliability.objects.create(
+            model_version=model_version, auc=interval.auc, auc_low=interval.low, auc_high=interval.high,
+            distressed=interval.positives, calm=interval.negatives)
+        if abs(acoustic_trust(emotion_model_reliability(model_version)) - trust_before) >= 0.005:
+            logger.info("Trust in %s's voice now from %d audited calls: re-scoring the open cases", model_version,
+                        interval.positives + interval.negatives)
+            signals.voice_trust_changed.send(sender=AuditedReliability, model_version=model_version)
+    return row

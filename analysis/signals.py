@@ -9,3 +9,7 @@ triage_settings_saved = Signal()
 #: An admin asked for a recording's voice to be analysed again (kwargs: recording_id): its emotion
 #: step was reset; the job runs in the background after the commit (analysis.receivers).
 emotion_step_reset = Signal()
+
+#: The supervisors' audits changed how far a model version's voice is trusted (kwargs:
+#: model_version): the open cases are re-scored in the background (analysis.receivers).
+voice_trust_changed = Signal()

@@ -17,9 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from analysis.selectors import emotion_model_reliability
 from calls.exceptions import CaseActionError
 from calls.forms import form_errors_text
 from core import charts
+from core.triage.acoustic import trust_explained
 
 from . import services
 from .export import write_export
@@ -74,7 +76,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form = DashboardFilterForm(request.GET or None)
     figures = dashboard_figures(form.dashboard_filter())
     query = request.GET.urlencode()
-    return render(request, "audits/dashboard.html", {"form": form, "figures": figures, "query": query})
+    # Which figure sets each version's voice trust: the corpora, or these audits once there are enough.
+    trust = [(v, *trust_explained(emotion_model_reliability(v))) for v in figures["model_versions"] if v]
+    return render(request, "audits/dashboard.html", {"form": form, "figures": figures, "query": query,
+                                                     "voice_trust": trust})
 
 
 @role_required(Role.SUPERVISOR)

@@ -94,3 +94,40 @@ def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> flo
 def _words(text: str) -> list[str]:
     cleaned = "".join(c.lower() if c.isalnum() or c == "'" else " " for c in text)
     return cleaned.split()
+
+
+@dataclass(frozen=True)
+class AucInterval:
+    """ROC AUC of scores against yes/no truth, with a 95 % interval."""
+
+    auc: float | None
+    low: float | None
+    high: float | None
+    positives: int
+    negatives: int
+
+
+def auc_interval(scores: Sequence[float], truth: Sequence[bool], z: float = Z_95) -> AucInterval:
+    """The chance that a random positive scores above a random negative (ties count half).
+
+    The interval is the wider of Hanley & McNeil's (1982) and a Wilson interval on an effective
+    sample of ``2·P·N / (P + N)`` pairs: the two agree near 0.5, and the Wilson one does not
+    collapse to a point at a perfect separation of few calls (Hanley & McNeil's variance is 0 there).
+    """
+    pos = [s for s, t in zip(scores, truth, strict=True) if t]
+    neg = [s for s, t in zip(scores, truth, strict=True) if not t]
+    if not pos or not neg:
+        return AucInterval(None, None, None, len(pos), len(neg))
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    auc = wins / (len(pos) * len(neg))
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    variance = (auc * (1 - auc) + (len(pos) - 1) * (q1 - auc * auc) + (len(neg) - 1) * (q2 - auc * auc)) \
+        / (len(pos) * len(neg))
+    half = z * math.sqrt(max(0.0, variance))
+    effective = 2 * len(pos) * len(neg) / (len(pos) + len(neg))
+    denominator = 1 + z * z / effective
+    centre = (auc + z * z / (2 * effective)) / denominator
+    spread = z * math.sqrt(auc * (1 - auc) / effective + z * z / (4 * effective * effective)) / denominator
+    low = min(auc - half, centre - spread)
+    high = max(auc + half, centre + spread)
+    return AucInterval(auc, max(0.0, min(auc, low)), min(1.0, max(auc, high)), len(pos), len(neg))

@@ -24,7 +24,7 @@ from calls.forms import form_errors_text
 from calls.media_types import harden_media_response, media_type_of_extension
 from core import charts
 from core.datasets.attributes import ATTRIBUTES
-from core.triage.acoustic import acoustic_trust
+from core.triage.acoustic import trust_explained
 
 from . import selectors as learning_selectors
 from . import services as learning
@@ -48,9 +48,13 @@ def _rows(versions: list[EmotionModelVersion]) -> list[dict]:
     active = selectors.emotion_model_version_active()
     challenger = selectors.emotion_model_challenger_current()
     config = selectors.triage_config_active()
-    return [{"version": v, "figures": selectors.emotion_model_figures(v), "active": v == active,
-             "challenger": v == challenger, "trust": acoustic_trust(v.metadata.get("reliability")),
-             "blockers": selectors.emotion_model_promotion_blockers(v, config)} for v in versions]
+    rows = []
+    for v in versions:
+        trust, why = trust_explained(selectors.emotion_model_reliability(v.name))
+        rows.append({"version": v, "figures": selectors.emotion_model_figures(v), "active": v == active,
+                     "challenger": v == challenger, "trust": trust, "trust_why": why,
+                     "blockers": selectors.emotion_model_promotion_blockers(v, config)})
+    return rows
 
 
 @role_required(Role.ADMIN)

@@ -25,16 +25,60 @@ UNFAMILIAR_VOICE_TRUST = 0.25
 UNFAMILIAR_REASON = "voice unlike the training data: acoustic evidence discounted"
 
 
-def acoustic_trust(reliability: Mapping[str, float] | None) -> float:
-    """0..1 from a model version's measured distress ROC AUCs (held out, cross-corpus): the weaker
-    one counts. A version without both figures is trusted as little as one at chance."""
-    if not reliability:
-        return 0.0
-    aucs = [reliability.get("distress_auc_heldout"), reliability.get("distress_auc_cross_corpus")]
-    if any(a is None or not is_number(a) or not math.isfinite(a) for a in aucs):
-        return 0.0
+#: Audited calls a version needs, with at least MIN_AUDITED_PER_SIDE distressed and calm ones, before
+#: the supervisors' labels set its trust instead of the corpora: on this deployment's voices the
+#: corpora overstate a voice model.
+MIN_AUDITED = 30
+MIN_AUDITED_PER_SIDE = 10
+
+
+def _trust_of(auc: float) -> float:
+    return clamp((auc - 0.5) / (FULL_TRUST_AUC - 0.5), 0.0, 1.0)
+
+
+def _finite(value: object) -> bool:
+    return value is not None and is_number(value) and math.isfinite(value)  # type: ignore[arg-type]
+
+
+def audited_enough(reliability: Mapping[str, float] | None) -> bool:
+    """Whether the supervisors' audits of this version are enough to set its trust."""
+    if not reliability or not _finite(reliability.get("distress_auc_audited_low")):
+        return False
+    pos, neg = reliability.get("audited_distressed", 0), reliability.get("audited_calm", 0)
+    return pos + neg >= MIN_AUDITED and min(pos, neg) >= MIN_AUDITED_PER_SIDE
+
+
+def trust_explained(reliability: Mapping[str, float] | None) -> tuple[float, str]:
+    """The trust the triage gives a version's voice (0..1) and which figure it comes from.
+
+    With enough audited calls, the lower end of the 95 % interval of the distress AUC against the
+    supervisors' labels; otherwise the weaker of the held-out and unseen-corpus AUCs; a version
+    with neither is trusted as little as one at chance."""
+    if reliability and audited_enough(reliability):
+        r = reliability
+        return _trust_of(float(r["distress_auc_audited_low"])), (
+            f"from {int(r['audited_distressed'] + r['audited_calm'])} audited calls: distress AUC "
+            f"{r['distress_auc_audited']:.2f} (95 % {r['distress_auc_audited_low']:.2f}–"
+            f"{r['distress_auc_audited_high']:.2f}); its lower end counts")
+    aucs = [reliability.get("distress_auc_heldout"), reliability.get("distress_auc_cross_corpus")] \
+        if reliability else [None, None]
+    if not all(_finite(a) for a in aucs):
+        return 0.0, "no held-out and unseen-corpus distress AUCs (and too few audited calls): trusted as at chance"
     weakest = min(float(a) for a in aucs if a is not None)
-    return clamp((weakest - 0.5) / (FULL_TRUST_AUC - 0.5), 0.0, 1.0)
+    return _trust_of(weakest), (f"from the weaker of its held-out and unseen-corpus distress AUCs ({weakest:.2f}); "
+                                f"audited calls take over from {MIN_AUDITED}")
+
+
+def acoustic_trust(reliability: Mapping[str, float] | None) -> float:
+    """0..1, see :func:`trust_explained`: 0 at chance, 1 at an AUC of FULL_TRUST_AUC or better."""
+    return trust_explained(reliability)[0]
+
+
+def raw_distress(probabilities: Mapping[str, float] | None, config: TriageConfig) -> float | None:
+    """What the model's probabilities say of distress through the label mapping, before any trust
+    (None without usable probabilities): the score an audit judges a version by."""
+    reading = _read_probabilities(TriageEvidence(emotion_probabilities=probabilities), config)
+    return reading.distress if reading.known else None
 
 
 @dataclass(frozen=True)
