@@ -1,12 +1,17 @@
+import logging
 from typing import Any, cast
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from rest_framework.authtoken.models import TokenProxy
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from .api_keys import integration_client_create
 from .models import ClientAPIKey, IntegrationClient, User
+
+security_log = logging.getLogger("security")
 
 
 class AdminRoleRequired:
@@ -49,6 +54,41 @@ class PortalUserAdmin(AdminRoleRequired, UserAdmin):
     # UserAdmin.fieldsets is a tuple; the stubs only know ModelAdmin's optional type.
     fieldsets = cast(tuple[Any, ...], UserAdmin.fieldsets) + (("Portal role", {"fields": ("role",)}),)
     add_fieldsets = UserAdmin.add_fieldsets + (("Portal role", {"fields": ("role",)}),)
+
+    def get_readonly_fields(self, request, obj=None):
+        """Django's own powers (superuser, staff, groups, permissions) are not the portal's to hand
+        out: only a superuser changes them. Nobody changes their own role."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "is_staff", "groups", "user_permissions"]
+        if obj is not None and obj.pk == request.user.pk:
+            fields += ["role", "is_active"]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        """Role and power changes are written to the security log with who made them (and Django's
+        admin history keeps the form's change message)."""
+        changed = [name for name in ("role", "is_active", "is_superuser", "is_staff") if name in form.changed_data]
+        super().save_model(request, obj, form, change)
+        if changed or not change:
+            security_log.info("user %s: %s by %s", obj.get_username(),
+                              ", ".join(f"{name}={getattr(obj, name)}" for name in changed) or "created",
+                              request.user.get_username())
+
+
+# Nobody mints an API token for someone else through the admin (the token would act as them).
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+# Login failures and lockouts are security records: looked at, never edited or deleted here.
+for _model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(AccessAttempt, AccessLog, AccessFailureLog)
+class LoginRecordAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    pass
 
 
 
