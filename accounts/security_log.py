@@ -11,13 +11,15 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from .login_guard import client_ip
+
 logger = logging.getLogger("security")
 
 
 def _where(request: Any) -> str:
     if request is None:
         return "ip=? path=?"
-    return f"ip={request.META.get('REMOTE_ADDR', '?')} path={request.path}"
+    return f"ip={client_ip(request)} path={request.path}"
 
 
 @receiver(user_logged_in, dispatch_uid="security-log-login")

@@ -306,6 +306,20 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# A failure during a lockout does not restart its clock (the holder's own retry would, forever).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A browser that signed in as the user before is let through (accounts/login_guard.py).
+AXES_WHITELIST_CALLABLE = "accounts.login_guard.known_device"
+KNOWN_DEVICE_DAYS = env.int("KNOWN_DEVICE_DAYS", default=90)
+# The real client behind the reverse proxy: the addresses of the proxies whose X-Forwarded-For is
+# believed (none by default: then the connection's own address counts).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "accounts.login_guard.client_ip"
+# Guessing from one address: after this many failures in the window, each attempt waits a doubling
+# delay up to the maximum (429 with Retry-After), whatever the usernames tried.
+LOGIN_ADDRESS_FREE_FAILURES = env.int("LOGIN_ADDRESS_FREE_FAILURES", default=10)
+LOGIN_ADDRESS_WINDOW_S = env.int("LOGIN_ADDRESS_WINDOW_S", default=900)
+LOGIN_ADDRESS_MAX_DELAY_S = env.int("LOGIN_ADDRESS_MAX_DELAY_S", default=60)
 
 # Content Security Policy (django-csp): scripts and style sheets only from this site, no inline
 # script anywhere (templates keep their JavaScript in static/js). Inline style *attributes* stay

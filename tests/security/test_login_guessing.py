@@ -1,0 +1,109 @@
+"""Password guessing is throttled without locking the call-takers out (security issue items 3 and 5).
+
+Attacks: (5) 80 wrong passwords over 20 usernames from one address in 29 s were all processed;
+(3) five wrong passwords from the office network (one address behind a NAT or the proxy) locked an
+operator out for 15 minutes, their own correct attempt included, and every failure restarted the clock.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axes.models import AccessAttempt
+from django.core.cache import cache
+from django.urls import reverse
+
+from accounts.login_guard import DEVICE_COOKIE, _key
+from tests.conftest import BrowserClient
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"
+ADDRESSES = ("127.0.0.1", "10.0.0.5", "10.0.0.6")
+
+
+@pytest.fixture(autouse=True)
+def clean_guard():
+    for address in ADDRESSES:
+        cache.delete(_key(address))
+    yield
+    for address in ADDRESSES:
+        cache.delete(_key(address))
+
+
+def test_guessing_many_usernames_from_one_address_is_slowed_down(client, make_user, settings):
+    for i in range(20):
+        make_user("operator", f"op{i}")
+    login = reverse("login")
+    answers = []
+    for attempt in range(80):
+        answers.append(client.submit(login, data={"username": f"op{attempt % 20}", "password": "wrong"}))
+    processed = [r for r in answers if r.status_code == 200]
+    slowed = [r for r in answers if r.status_code == 429]
+    assert len(processed) == settings.LOGIN_ADDRESS_FREE_FAILURES  # then every try must wait
+    assert len(slowed) == 80 - len(processed)
+    assert all(int(r["Retry-After"]) >= 1 for r in slowed)
+    assert "Please wait" in slowed[0].content.decode()
+    # no account was locked by it (each username saw at most one processed failure)
+    assert not AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).exists()
+
+
+def test_a_known_device_gets_its_operator_in_while_others_on_the_network_are_locked_out(operator, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    login = reverse("login")
+    desk = BrowserClient()  # the operator's own browser: signed in before, so it carries the cookie
+    assert desk.submit(login, data={"username": "olivia", "password": PASSWORD}).status_code == 302
+    assert desk.cookies[DEVICE_COOKIE].value
+    desk.post(reverse("logout"), {"csrfmiddlewaretoken": desk.csrf_token(reverse("calls:case_list"))})
+    prankster = BrowserClient()  # same address, no cookie
+    for _ in range(3):
+        prankster.submit(login, data={"username": "olivia", "password": "wrong"})
+    assert prankster.submit(login, data={"username": "olivia", "password": PASSWORD}).status_code == 429
+    assert desk.submit(login, data={"username": "OLIVIA", "password": PASSWORD}).status_code == 302
+    assert desk.get(reverse("calls:case_list")).status_code == 200
+
+
+def test_a_wrong_password_from_a_known_device_ends_its_trust(operator):
+    login = reverse("login")
+    desk = BrowserClient()
+    desk.submit(login, data={"username": "olivia", "password": PASSWORD})
+    desk.post(reverse("logout"), {"csrfmiddlewaretoken": desk.csrf_token(reverse("calls:case_list"))})
+    answer = desk.submit(login, data={"username": "olivia", "password": "wrong"})
+    assert answer.cookies[DEVICE_COOKIE].value == ""  # dropped
+
+
+def test_a_forged_device_cookie_counts_for_nothing(operator, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    login = reverse("login")
+    forger = BrowserClient()
+    forger.cookies[DEVICE_COOKIE] = "olivia"
+    for _ in range(2):
+        forger.submit(login, data={"username": "olivia", "password": "wrong"})
+    assert forger.submit(login, data={"username": "olivia", "password": PASSWORD}).status_code == 429
+
+
+def test_behind_the_proxy_the_lockout_is_per_real_client(operator, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's address plays the reverse proxy
+    login = reverse("login")
+    prankster, colleague = BrowserClient(), BrowserClient()
+    for _ in range(2):
+        prankster.submit(login, data={"username": "olivia", "password": "wrong"}, HTTP_X_FORWARDED_FOR="10.0.0.5")
+    assert prankster.submit(login, data={"username": "olivia", "password": PASSWORD},
+                            HTTP_X_FORWARDED_FOR="10.0.0.5").status_code == 429
+    assert colleague.submit(login, data={"username": "olivia", "password": PASSWORD},
+                            HTTP_X_FORWARDED_FOR="10.0.0.6").status_code == 302
+
+
+def test_a_failure_during_a_lockout_does_not_restart_its_clock(settings):
+    assert settings.AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT is False
+
+
+def test_a_client_cannot_pick_its_address_by_prepending_to_x_forwarded_for(operator, settings):
+    from django.test import RequestFactory
+
+    from accounts.login_guard import client_ip
+
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    request = RequestFactory().post("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 10.0.0.5")  # the proxy appended .5
+    assert client_ip(request) == "10.0.0.5"
+    settings.TRUSTED_PROXIES = []
+    assert client_ip(request) == "127.0.0.1"  # no proxy trusted: the header is not believed
