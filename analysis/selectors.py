@@ -315,7 +315,7 @@ def case_panel_context(case: Case) -> dict[str, Any]:
         "words": analysis.words,
         "score": TriageScore.objects.filter(case=case).first(),
         "categories": _category_view(analysis, config),
-        "wait_reason": wait_reason(case.priority_base, (timezone.now() - case.received_at).total_seconds(), config),
+        "wait_reason": wait_reason(case.priority_base, (timezone.now() - case.arrived_at).total_seconds(), config),
     }
 
 

@@ -102,7 +102,8 @@ class ReassignForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         cast("forms.ModelChoiceField[User]", self.fields["operator"]).queryset = (
-            get_user_model().objects.filter(is_active=True).order_by("username")
+            # people who take calls: never a machine (intake) account, nor an admin's desk
+            get_user_model().objects.filter(is_active=True, role__in=["operator", "supervisor"]).order_by("username")
         )
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page wraps it in its own <form> with the action

@@ -162,7 +162,8 @@ class Case(models.Model):
     )
     priority_reasons = models.JSONField(default=list, blank=True)
     priority_override = models.FloatField(null=True, blank=True)
-    # When the call must be answered: received_at + its band's allowance (core.triage.waiting).
+    # When the call must be answered: when the portal took it in + its band's allowance
+    # (core.triage.waiting).
     # queue_key is minus that in epoch seconds, so ordering by it descending is earliest due first.
     due_at = models.DateTimeField(null=True, blank=True)
     queue_key = models.FloatField(default=0.0, db_index=True)
@@ -215,8 +216,15 @@ class Case(models.Model):
         self.priority_base = base
         self.priority_band = band
         self.priority_reasons = reasons
-        self.due_at = self.received_at + timedelta(seconds=allowance_seconds)
+        # From when the portal took the call in, never earlier: a client's backdated call time
+        # (allowed, for the record) must not jump the queue.
+        self.due_at = self.arrived_at + timedelta(seconds=allowance_seconds)
         self.queue_key = -self.due_at.timestamp()
+
+    @property
+    def arrived_at(self) -> datetime:
+        """When the portal took the call in (a client may backdate ``received_at``, for the record)."""
+        return max(self.received_at, self.created_at) if self.created_at else self.received_at
 
     @property
     def non_emergency_label(self) -> str:

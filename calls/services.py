@@ -207,6 +207,8 @@ def case_reassign(*, case: Case, supervisor, operator, reason: str) -> Case:
         raise CaseActionError("Give a reason for the reassignment.")
     if not operator.is_active:
         raise CaseActionError(f"{operator} is not an active user.")
+    if not operator.has_role("operator"):  # an intake client (a machine) can never act on a case
+        raise CaseActionError(f"{operator} does not take calls: reassign to an operator or a supervisor.")
     with transaction.atomic():
         case = case_lock(case)
         if case.status == CaseStatus.CLOSED:
