@@ -101,7 +101,8 @@ def rss(process: subprocess.Popen) -> int:
 async def connect_all(url: str, cookie: str, n: int) -> list:
     async def one():
         ws = await websockets.connect(
-            url, additional_headers={"Cookie": cookie}, origin="http://127.0.0.1", open_timeout=30,
+            # the page's own origin: scheme, host and port (another port is another origin)
+            url, additional_headers={"Cookie": cookie}, origin="http://" + url.split("/")[2], open_timeout=30,
             max_queue=None, ping_interval=None,  # the server pings; a busy client must not drop out
         )
         hello = json.loads(await asyncio.wait_for(ws.recv(), 30))

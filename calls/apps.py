@@ -7,6 +7,7 @@ class CallsConfig(AppConfig):
     verbose_name = "Calls and cases"
 
     def ready(self) -> None:
+        from . import ws_security  # noqa: F401  (its receivers close the sockets of ended sessions)
         from .history_guard import install_after_migrate
 
         # After every migrate and flush: the database's own guard on history tables (history_guard).

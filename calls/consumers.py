@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import broadcast
+from .ws_security import CLOSE_SESSION_ENDED, session_group, user_group
 
 # Close codes for refusals (sent before accept, so they only show up in tests and server logs).
 CLOSE_FORBIDDEN = 4403
@@ -41,7 +42,9 @@ class RoleCheckedConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.groups_joined: list[str] = []
-        for group in self.groups_for(user):
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        ends = [user_group(user.pk)] + ([session_group(session_key)] if session_key else [])
+        for group in [*self.groups_for(user), *ends]:
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
         await self.accept()
@@ -75,6 +78,10 @@ class RoleCheckedConsumer(AsyncJsonWebsocketConsumer):
 
     async def case_changed(self, message):
         await self.send_json(_outgoing(message, "case"))
+
+    async def session_ended(self, message):
+        """The user logged out of this session, or was deactivated: nothing more for this socket."""
+        await self.close(code=CLOSE_SESSION_ENDED)
 
 
 class QueueConsumer(RoleCheckedConsumer):

@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
-Websockets are wrapped in AllowedHostsOriginValidator (refuses forged Origins: cross-site
-websocket hijacking) and AuthMiddlewareStack (the session's user); each consumer checks roles.
+Websockets are wrapped in AllowedHostsOriginValidator and SameOriginValidator (refuse forged
+Origins, other ports and schemes included: cross-site websocket hijacking) and AuthMiddlewareStack
+(the session's user); each consumer checks roles; a path no consumer serves is closed (4404).
 """
 
 import os
@@ -14,14 +15,17 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from calls.routing import websocket_urlpatterns  # noqa: E402
+from calls.ws_security import NoSuchRoute, SameOriginValidator  # noqa: E402
 from emergency_portal.middleware import BodySizeLimitASGI  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Django's ASGI handler reads the whole body before any middleware: refuse a too-large one first.
         "http": BodySizeLimitASGI(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(SameOriginValidator(AuthMiddlewareStack(URLRouter(
+            [*websocket_urlpatterns, re_path(r"", NoSuchRoute.as_asgi())])))),
     }
 )

@@ -19,6 +19,7 @@ from calls import broadcast, services
 from emergency_portal.asgi import application
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 ROLES = ["anonymous", "operator", "supervisor", "admin"]
 
 
@@ -40,11 +41,11 @@ def own_channel_layer(settings):
 
 def _session_cookie(client, user) -> list[tuple[bytes, bytes]]:
     if user is None:
-        return [ORIGIN]
+        return [ORIGIN, HOST]
     client = Client()  # one per user: logging another user in on the same client ends the first session
     client.force_login(user)
     cookie = f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
-    return [ORIGIN, (b"cookie", cookie.encode())]
+    return [ORIGIN, HOST, (b"cookie", cookie.encode())]
 
 
 def _communicator(path: str, headers) -> WebsocketCommunicator:
@@ -239,3 +240,61 @@ def test_ping_is_answered_and_other_input_ignored(client, operator):
         return reply
 
     assert async_to_sync(scenario)() == {"type": "pong"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("origin", [b"http://127.0.0.1:8081", b"http://127.0.0.1.evil.example", b"null",
+                                    b"chrome-extension://abc"])
+def test_an_origin_of_another_port_or_scheme_on_the_same_host_is_refused(client, admin_user, origin):
+    headers = _session_cookie(client, admin_user)
+    headers[0] = (b"origin", origin)
+    assert _try_connect("/ws/queue/", headers)[0] is False
+
+
+@pytest.mark.django_db
+def test_under_https_a_plain_http_origin_is_refused(client, admin_user, settings):
+    settings.SECURE_SSL = True
+    headers = _session_cookie(client, admin_user)
+    assert _try_connect("/ws/queue/", headers)[0] is False
+    headers[0] = (b"origin", b"https://127.0.0.1")
+    assert _try_connect("/ws/queue/", headers)[0] is True
+
+
+@pytest.mark.django_db
+def test_an_unknown_route_is_closed_cleanly(client, admin_user):
+    headers = _session_cookie(client, admin_user)
+
+    async def attempt():
+        communicator = _communicator("/ws/nothing-here/", headers)
+        connected, code = await communicator.connect(timeout=5)
+        return connected, code
+
+    assert async_to_sync(attempt)() == (False, 4404)
+
+
+def _session_of(user) -> tuple[Client, list[tuple[bytes, bytes]]]:
+    browser = Client()
+    browser.force_login(user)
+    cookie = f"{django_settings.SESSION_COOKIE_NAME}={browser.cookies[django_settings.SESSION_COOKIE_NAME].value}"
+    return browser, [ORIGIN, HOST, (b"cookie", cookie.encode())]
+
+
+@pytest.mark.django_db
+def test_logging_out_closes_that_sessions_sockets_and_deactivation_closes_all(admin_user, operator):
+    browser, headers = _session_of(admin_user)
+    _, other_headers = _session_of(operator)
+
+    async def run():
+        mine = _communicator("/ws/queue/", headers)
+        theirs = _communicator("/ws/queue/", other_headers)
+        assert (await mine.connect(timeout=5))[0] and (await theirs.connect(timeout=5))[0]
+        await mine.receive_json_from(timeout=5)
+        await theirs.receive_json_from(timeout=5)
+        await sync_to_async(browser.logout)()
+        assert await mine.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+        assert await theirs.receive_nothing(timeout=0.5)  # another user's session stays
+        operator.is_active = False
+        await sync_to_async(operator.save)()
+        assert await theirs.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+
+    async_to_sync(run)()
