@@ -35,7 +35,7 @@ run: setup
 	$(DEMO_ENV) $(PY) manage.py audit_demo
 	$(DEMO_ENV) $(PY) manage.py resume_analysis
 	@echo "Serving on http://127.0.0.1:8000  (Ctrl-C stops)"
-	$(DEMO_ENV) $(VENV)/bin/daphne -b 127.0.0.1 -p 8000 emergency_portal.asgi:application
+	$(DEMO_ENV) $(VENV)/bin/daphne --no-server-name -b 127.0.0.1 -p 8000 emergency_portal.asgi:application
 
 # Static checks, as CI runs them: lint, types (strict on the pure core), the import contracts.
 check: setup-dev

@@ -104,7 +104,7 @@ class Stack:
 
     def start_web(self) -> None:
         daphne = Path(sys.executable).with_name("daphne")
-        self._spawn("web", [str(daphne), "-b", "127.0.0.1", "-p", str(self.web_port),
+        self._spawn("web", [str(daphne), "--no-server-name", "-b", "127.0.0.1", "-p", str(self.web_port),
                             "emergency_portal.asgi:application"])
         wait_for_port(self.web_port, self.processes["web"])
 
