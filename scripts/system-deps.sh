@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the project needs: headers to build mysqlclient, and for the tests, the MariaDB
 # and Redis servers they run against (scripts/services.sh starts them), Chromium (pages) and
-# espeak-ng (speech synthesis for benchmarks/tests). Installs only what is missing.
+# espeak-ng (speech synthesis for benchmarks/tests) and festival with its English voices (the held-out
+# voices of benchmarks/call_ranking.py). Installs only what is missing.
 set -euo pipefail
 want=(pkg-config libmariadb-dev build-essential)
 if [ "${1:-}" = "--test" ]; then
-  want+=(mariadb-server redis-server chromium espeak-ng)
+  want+=(mariadb-server redis-server chromium espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 fi
 missing=()
 for pkg in "${want[@]}"; do

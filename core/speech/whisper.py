@@ -45,6 +45,10 @@ class DecodeSettings:
     # Whisper's retry at rising temperatures samples at random: the same call could read two ways.
     # Off, decoding is repeatable; the guards below do the work the retries would.
     temperature_fallback: bool = False
+    # Words to expect, as Whisper's prompt (initial_prompt) or as hotwords; both off unless the
+    # benchmark shows they help (benchmarks/vocabulary_hints.py).
+    initial_prompt: str | None = None
+    hotwords: str | None = None
 
 
 # A segment is dropped (hallucination guard) when Whisper thinks it is probably not speech and
@@ -155,6 +159,7 @@ class WhisperEngine(Engine):
                 samples.astype(np.float32), language="en", beam_size=self.settings.beam_size,
                 vad_filter=self.settings.vad_filter, word_timestamps=True, condition_on_previous_text=False,
                 temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if self.settings.temperature_fallback else 0.0,
+                initial_prompt=self.settings.initial_prompt, hotwords=self.settings.hotwords,
             )
             kept = [s for s in segments if keep_segment(s)]
         words = cut_loops([

@@ -27,6 +27,8 @@ from rapidfuzz.process import cdist
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 LEXICON_FILES = ("incidents", "severity", "hoax", "non_emergency", "abusive", "locations")
 DEPARTMENTS = ("health", "fire", "police", "women_help")
+#: Kinds of cue that lower a call's priority (matched strictly).
+LOWERING_KINDS = frozenset({"hoax", "non_emergency"})
 #: The weight of an incident category's 'generic' phrases ("police", "hospital"): they help tell
 #: the type but name no incident, so they never raise a call's severity (see is_generic).
 GENERIC_INCIDENT_WEIGHT = 0.3
@@ -175,6 +177,9 @@ def _parse(name: str, data: object, path: Path, lex: Lexicon) -> None:
                     lex.entries.append(Entry("incident", label, p, GENERIC_INCIDENT_WEIGHT))
     elif name in ("severity", "hoax", "non_emergency"):
         kind = name
+        # Cues that lower a call match nearly exactly: a misheard word must not demote an emergency
+        # ("gali number 8" is no "galat number", "I am hiding" no "I am kidding").
+        strict = kind in LOWERING_KINDS
         cues = _require_dict(data.get("cues"), where, "cues")
         for label, body in cues.items():
             w = f"{where}: cue {label!r}"
@@ -183,7 +188,7 @@ def _parse(name: str, data: object, path: Path, lex: Lexicon) -> None:
             if weight > 1:
                 raise LexiconError(f"{w}: 'weight' must be in (0, 1], not {weight!r}")
             for p in _phrases(body.get("phrases"), w):
-                lex.entries.append(Entry(kind, label, p, weight))
+                lex.entries.append(Entry(kind, label, p, weight, strict=strict))
     elif name == "abusive":
         for p in _phrases(data.get("phrases"), where):
             lex.entries.append(Entry("abusive", "abusive", p, 1.0, strict=True))

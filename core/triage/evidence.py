@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.probability import noisy_or
 from core.text.analysis import UNSURE_WORD_CONFIDENCE
 from core.text.lexicon import is_generic
 from core.triage.config import SCORE_MAX, SCORE_MIN, is_number
@@ -44,6 +45,9 @@ class Cue:
 
 #: A cue heard less surely than this says so in its reason.
 UNSURE_CUE = 0.6
+#: Urgent cues of at least this lexicon weight speak of a threat to life ("not breathing", "knife",
+#: "trapped"), not merely of urgency ("help", "hurry", "emergency", which a test call says too).
+THREAT_TO_LIFE = 0.7
 
 
 def _cues(findings: list[Finding], kind: str, *, lowering: bool = False) -> list[Cue]:
@@ -79,6 +83,8 @@ class WordEvidence:
     non_emergency_likelihood: float = 0.0
     non_emergency_kind: str = ""
     non_emergency_cues: list[Cue] = field(default_factory=list)
+    # how surely the words speak of a threat to life (urgent cues of weight >= THREAT_TO_LIFE)
+    threat_to_life: float = 0.0
 
     @property
     def unsure(self) -> bool:
@@ -110,6 +116,8 @@ class WordEvidence:
             non_emergency_likelihood=analysis.non_emergency_likelihood,
             non_emergency_kind=analysis.non_emergency_kind,
             non_emergency_cues=_cues(analysis.findings, "non_emergency", lowering=True),
+            threat_to_life=noisy_or(f.raising_strength for f in analysis.findings
+                                    if f.kind == "severity" and f.weight >= THREAT_TO_LIFE),
         )
 
 

@@ -281,7 +281,7 @@ def _non_emergency_component(words: WordEvidence | None, config: TriageConfig) -
     weight = config.weights["non_emergency"]
     if words is None or not words.non_emergency_cues:
         return Component("non_emergency", 0.0, weight, 0.0, "no words of a non-emergency")
-    value = clamp(words.non_emergency_likelihood, 0.0, 1.0) * (1.0 - clamp(words.severity or 0.0, 0.0, 1.0))
+    value = clamp(words.non_emergency_likelihood, 0.0, 1.0) * (1.0 - clamp(words.threat_to_life, 0.0, 1.0))
     kind = words.non_emergency_kind.replace("_", " ") or "non-emergency"
     quoted = ", ".join(c.describe() for c in words.non_emergency_cues[:2])
     return Component("non_emergency", value, weight, 0.0 - weight * value, f"words: {quoted} (sounds like {kind})")
