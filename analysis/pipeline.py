@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -197,7 +198,49 @@ def _progress_reporter(recording: Recording, name: str) -> Callable[[float], Non
 def _analyse_words(transcript: Transcript) -> TextAnalysis:
     from core.text.analysis import analyse
 
-    return analyse(transcript, extra_lexicon_dir=settings.EXTRA_LEXICON_DIR)
+    result = analyse(transcript, extra_lexicon_dir=settings.EXTRA_LEXICON_DIR)
+    model = words_model()
+    if model is not None and result.known:
+        reading = model.predict(result.text)
+        result.model = reading.to_dict()
+        adopt_model_incident(result, reading)
+    return result
+
+
+def adopt_model_incident(result: TextAnalysis, reading: Any) -> None:
+    """Where no incident word was found, the words model's guess of the type (and department),
+    when it takes the call for an emergency; the lexicon's own finding always wins."""
+    from core.text.lexicon import matcher_for
+
+    lexicon = matcher_for(settings.EXTRA_LEXICON_DIR).lexicon
+    if (result.incident_type == lexicon.default_type and reading.incident_type and reading.p_emergency >= 0.5
+            and reading.p_incident >= MODEL_INCIDENT_MIN):
+        result.incident_type = reading.incident_type
+        result.department = lexicon.departments.get(reading.incident_type, lexicon.default_department)
+
+
+#: How sure the words model must be of an incident type for the case to take it.
+MODEL_INCIDENT_MIN = 0.4
+
+
+_words_model: dict[str, Any] = {}
+
+
+def words_model() -> Any:
+    """The installed words model (settings.WORDS_MODEL_DIR), loaded once; None when there is none or
+    it cannot be read (then the lexicon alone reads the words, and the log says why)."""
+    folder = settings.WORDS_MODEL_DIR
+    if not folder:
+        return None
+    if folder not in _words_model:
+        from core.text.words_model import load_words_model
+
+        try:
+            _words_model[folder] = load_words_model(Path(folder))
+        except (OSError, ValueError, KeyError) as exc:
+            logger.error("Words model %s could not be loaded (%s): the lexicon alone reads the words", folder, exc)
+            _words_model[folder] = None
+    return _words_model[folder]
 
 
 def _samples(recording: Recording) -> np.ndarray:

@@ -5,6 +5,7 @@ Each one locks what it changes, records it, and tells the browsers after the com
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any, cast
@@ -243,8 +244,10 @@ def emotion_model_register(*, folder: Path, user: Any = None) -> EmotionModelVer
 
 
 def emotion_models_register_shipped() -> list[EmotionModelVersion]:
-    """Every version shipped in ml_models/ (after migrate and flush; idempotent)."""
-    folders = sorted(p.parent for p in SHIPPED_MODELS_DIR.glob("*/metadata.json"))
+    """Every emotion version shipped in ml_models/ (after migrate and flush; idempotent). The words
+    model beside them (metadata kind "words") is read by the text step, not registered here."""
+    folders = sorted(p.parent for p in SHIPPED_MODELS_DIR.glob("*/metadata.json")
+                     if json.loads(p.read_text()).get("kind") != "words")
     registered = []
     for folder in folders:
         try:

@@ -179,6 +179,8 @@ SPEECH_MODELS_DIR = Path(
     env.str("SPEECH_MODELS_DIR", default=str(BASE_DIR / "var" / "speech-models"))
 )
 EXTRA_LEXICON_DIR = env.str("EXTRA_LEXICON_DIR", default="") or None
+# The words model (core/text/words_model.py) beside the lexicon; "" turns it off.
+WORDS_MODEL_DIR = env.str("WORDS_MODEL_DIR", default=str(BASE_DIR / "ml_models" / "words-v1"))
 
 # Supervisors' audits: the share of all closed calls picked at random (APCO/NENA: at least 2 %),
 # the share of picked calls reviewed twice (blind), the emotion top-two margin below which a

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from analysis import dispatch
 from analysis.models import TriageScore
+from analysis.selectors import case_analysis_get
 from calls.models import AnalysisState, CaseEvent, EventKind
 from core.triage.policy import SILENT_REASON
 from tests.conftest import encode
@@ -64,6 +65,10 @@ def test_a_spoken_wrong_number_is_marked_demoted_and_kept_in_the_queue(case_fact
     assert wrong.non_emergency == "wrong_number", wrong.priority_reasons
     assert wrong.priority_band in ("normal", "low") and not wrong.silent_call
     assert urgent.priority_band == "critical" and urgent.non_emergency == ""
+    # the words model read both, beside the lexicon, and its reading is stored with the text step
+    readings = {case.pk: case_analysis_get(case).words.model for case in (wrong, urgent)}
+    assert readings[urgent.pk]["version"] == "words-v1"
+    assert readings[urgent.pk]["p_emergency"] > readings[wrong.pk]["p_emergency"]
     assert any("sounds like wrong number" in r for r in wrong.priority_reasons)
     client.force_login(operator)
     queue = client.get(reverse("calls:case_list")).content.decode()

@@ -99,6 +99,8 @@ class TextAnalysis:
     # words of an enquiry, a wrong number, a test call or a service request (0..1), and which
     non_emergency_likelihood: float = field(default=0.0, metadata=ADDED_LATER)
     non_emergency_kind: str = field(default="", metadata=ADDED_LATER)
+    # the words model's reading (core.text.words_model.WordsModelReading.to_dict()), when one is installed
+    model: dict[str, Any] | None = field(default=None, metadata=ADDED_LATER)
 
     def by_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]

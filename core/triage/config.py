@@ -51,6 +51,9 @@ TYPICAL_GENUINE_SEVERITY = 0.5
 #: The prank and non-emergency penalties together may demote a call by at most this many points.
 MAX_PRANK_WEIGHT = 50.0
 
+#: The words model moves a call by at most this many points either way.
+MAX_WORDS_MODEL_WEIGHT = 40.0
+
 #: The maximum wait an admin may set (seconds, for a HIGH call; the other bands scale from it):
 #: long enough for any centre, short enough that the bounded wait still means something.
 MAX_WAIT_LIMITS = (10.0, 900.0)
@@ -85,6 +88,7 @@ DEFAULT_WEIGHTS: dict[str, Any] = {
     "abusive": 0.0,  # points for abusive language (shown as a reason either way)
     "prank": 25.0,  # most points a certain prank loses (with non_emergency: <= MAX_PRANK_WEIGHT)
     "non_emergency": 25.0,  # most points a call certainly not an emergency loses (enquiry, test call...)
+    "words_model": 30.0,  # most points the words model moves a call, either way, at full trust
     "unknown_distress": 0.65,  # distress used when the voice analysis is missing or failed
     "unknown_severity": 0.65,  # severity used when the words are missing, failed or empty
     "prank_acoustic": 0.4,  # how much an acoustic prank cue counts (0..1)
@@ -103,7 +107,7 @@ DEFAULT_WEIGHTS: dict[str, Any] = {
     },
 }
 
-_POINT_WEIGHTS = ("baseline", "distress", "severity", "abusive", "prank", "non_emergency")
+_POINT_WEIGHTS = ("baseline", "distress", "severity", "abusive", "prank", "non_emergency", "words_model")
 _DEMOTIONS = ("prank", "non_emergency")
 _UNIT_WEIGHTS = ("prank_acoustic", "prank_words", "prank_history", "incident_severity")
 _UNKNOWN_WEIGHTS = {
@@ -152,7 +156,7 @@ def validate_weights(weights: Mapping[str, Any]) -> dict[str, Any]:
         )
     merged: dict[str, Any] = {}
     for key in _POINT_WEIGHTS:
-        high = MAX_PRANK_WEIGHT if key in _DEMOTIONS else SCORE_MAX
+        high = MAX_PRANK_WEIGHT if key in _DEMOTIONS else MAX_WORDS_MODEL_WEIGHT if key == "words_model" else SCORE_MAX
         merged[key] = _check_number(key, weights.get(key, DEFAULT_WEIGHTS[key]), 0.0, high)
     if sum(merged[key] for key in _DEMOTIONS) > MAX_PRANK_WEIGHT:
         raise ConfigError(

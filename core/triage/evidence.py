@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.probability import noisy_or
 from core.text.analysis import UNSURE_WORD_CONFIDENCE
@@ -60,6 +60,13 @@ def _cues(findings: list[Finding], kind: str, *, lowering: bool = False) -> list
     return [Cue(f.matched, f.start, f.end, f.confidence, round(strength(f), 4)) for f in chosen]
 
 
+def _model_fields(reading: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not reading or not is_number(reading.get("p_emergency")):
+        return {}
+    return {"model_p_emergency": float(reading["p_emergency"]), "model_trust": float(reading.get("trust", 0.0)),
+            "model_drivers": list(reading.get("drivers", []))}
+
+
 @dataclass(frozen=True)
 class WordEvidence:
     """What the words said, each cue graded by how sure the recogniser was of its own words.
@@ -85,6 +92,10 @@ class WordEvidence:
     non_emergency_cues: list[Cue] = field(default_factory=list)
     # how surely the words speak of a threat to life (urgent cues of weight >= THREAT_TO_LIFE)
     threat_to_life: float = 0.0
+    # the words model: P(emergency), how far it is trusted (0..1, from its held-out AUC), its drivers
+    model_p_emergency: float | None = None
+    model_trust: float = 0.0
+    model_drivers: list[str] = field(default_factory=list)
 
     @property
     def unsure(self) -> bool:
@@ -118,6 +129,7 @@ class WordEvidence:
             non_emergency_cues=_cues(analysis.findings, "non_emergency", lowering=True),
             threat_to_life=noisy_or(f.raising_strength for f in analysis.findings
                                     if f.kind == "severity" and f.weight >= THREAT_TO_LIFE),
+            **_model_fields(analysis.model),
         )
 
 

@@ -166,8 +166,10 @@ def score_from_values(
     abusive: bool,
     config: TriageConfig = DEFAULT_CONFIG,
     non_emergency: float = 0.0,
+    model_points: float = 0.0,
 ) -> float:
-    """The base score from component values, clamped to 0..100."""
+    """The base score from component values (``model_points``: the words model's signed points),
+    clamped to 0..100."""
     w = config.weights
     raw = (
         w["baseline"]
@@ -176,6 +178,7 @@ def score_from_values(
         + w["abusive"] * (1.0 if abusive else 0.0)
         - w["prank"] * clamp(prank_likelihood, 0.0, 1.0)
         - w["non_emergency"] * clamp(non_emergency, 0.0, 1.0)
+        + model_points
     )
     return clamp(raw, SCORE_MIN, SCORE_MAX)
 
@@ -287,6 +290,20 @@ def _non_emergency_component(words: WordEvidence | None, config: TriageConfig) -
     return Component("non_emergency", value, weight, 0.0 - weight * value, f"words: {quoted} (sounds like {kind})")
 
 
+def _words_model_component(words: WordEvidence | None, config: TriageConfig) -> Component:
+    """The learned words model: ``weight x trust x (2p - 1)`` points, up for an emergency, down for
+    a call that is not one, with the words that drove it."""
+    weight = config.weights["words_model"]
+    if words is None or words.model_p_emergency is None:
+        return Component("words_model", 0.5, weight, 0.0, "no words model reading")
+    p = clamp(words.model_p_emergency, 0.0, 1.0)
+    points = weight * clamp(words.model_trust, 0.0, 1.0) * (2.0 * p - 1.0)
+    said = "an emergency" if p >= 0.5 else "not an emergency"
+    drivers = ", ".join(f"'{d}'" for d in words.model_drivers[:3])
+    reason = f"words model: {said} ({p:.0%}{'; ' + drivers if drivers else ''})"
+    return Component("words_model", p, weight, points, reason)
+
+
 def _voice_neutral(evidence: TriageEvidence) -> TriageEvidence:
     """The same evidence with a voice that says nothing."""
     return replace(evidence, acoustic_trust=0.0, voice_unfamiliar=False,
@@ -302,9 +319,10 @@ def _against_without_the_voice(evidence: TriageEvidence, config: TriageConfig) -
     severity = _severity_component(neutral, words, config)
     prank = _prank_component(neutral, words, voice, config)
     non_emergency = _non_emergency_component(words, config)
+    model = _words_model_component(words, config)
     score = score_from_values(voice.distress, severity.value, prank.value, bool(words and words.abusive), config,
-                              non_emergency.value)
-    return score, noisy_or((prank.value, non_emergency.value))
+                              non_emergency.value, model.contribution)
+    return score, noisy_or((prank.value, non_emergency.value, 1.0 - model.value if model.contribution < 0 else 0.0))
 
 
 def _moved(c: Component, config: TriageConfig) -> float:
@@ -375,10 +393,11 @@ def triage(
     abusive = _abusive_component(words, config)
     prank = _prank_component(evidence, words, voice, config)
     non_emergency = _non_emergency_component(words, config)
+    model = _words_model_component(words, config)
     components = [Component("baseline", 1.0, w["baseline"], w["baseline"], "every call"),
-                  distress, severity, abusive, prank, non_emergency]
+                  distress, severity, abusive, prank, non_emergency, model]
     evidence_base = score_from_values(voice.distress, severity.value, prank.value, bool(abusive.value), config,
-                                      non_emergency.value)
+                                      non_emergency.value, model.contribution)
     provisional = not voice.known or words is None
     override_reason = None
     if evidence.override_score is not None:
