@@ -237,6 +237,10 @@ def summarise(records: list[dict], args: argparse.Namespace, name: str) -> dict:
     result["transcriber_by_split"] = figures.transcriber(synthetic, key="split")
     result["mishears_tuning"] = cue_mishearings([r for r in synthetic if r["split"] == "tuning"])
     result["rescore_seconds"] = round(time.perf_counter() - started, 2)
+    # Each call's kind and score as the code scores it now: the arrivals of benchmarks/queue_sim.py.
+    result["calls"] = [{"call_id": r["call_id"], "kind": r["kind"], "split": r["split"], "condition": r["condition"],
+                        "base_score": r["views"]["both"]["score"], "band": r["views"]["both"]["band"]}
+                       for r in scored]
     _print(result)
     from benchmarks._django import write_results
 
