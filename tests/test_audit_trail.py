@@ -33,6 +33,7 @@ from calls.history import AppendOnlyModel
 from calls.history_guard import append_only_tables, trigger_name
 from calls.models import Outcome
 from calls.routing import websocket_urlpatterns
+from core.quality import auc_interval
 from core.triage.config import DEFAULT_CONFIG
 from learning import services as learning_services
 from learning.models import Dataset, DatasetClip
@@ -64,6 +65,8 @@ def history(case_factory, upload, users, media_root):
     item = AuditItem.objects.create(case=case, recording=recording, reasons=["random"])
     audit_services.audit_record(item=item, supervisor=supervisor, category="stressful", genuine=True,
                                 incident_type="medical")
+    analysis_services.audited_reliability_record(model_version="emotion-ravdess-v2",
+                                                 interval=auc_interval([0.9, 0.2], [True, False]))
     cnn = EmotionModelVersion.objects.get(name="emotion-ravdess-v2")
     whisper = EmotionModelVersion.objects.get(name="emotion-whisper-v1")
     analysis_services.emotion_model_promote(version=cnn, admin=admin, reason="compare")
@@ -294,7 +297,7 @@ def _session(user) -> list[tuple[bytes, bytes]]:
     client = Client()
     client.force_login(user)
     cookie = f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
-    return [(b"origin", b"http://127.0.0.1"), (b"cookie", cookie.encode())]
+    return [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie.encode())]
 
 
 def test_this_file_tries_every_history_model():
