@@ -126,6 +126,9 @@ def warm_up() -> None:
         get_engine("en", models_dir=settings.SPEECH_MODELS_DIR)
     except (TranscriptionError, TranscriptionUnavailable):
         logger.exception("No English transcriber could be loaded; words will be unknown (treated as urgent)")
+    model = words_model()  # logs its own failure; the lexicon alone then reads the words
+    if model is not None:
+        model.predict("warm up")
 
 
 # -- the work of each step ----------------------------------------------------------------------
