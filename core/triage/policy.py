@@ -322,7 +322,9 @@ def _against_without_the_voice(evidence: TriageEvidence, config: TriageConfig) -
     model = _words_model_component(words, config)
     score = score_from_values(voice.distress, severity.value, prank.value, bool(words and words.abusive), config,
                               non_emergency.value, model.contribution)
-    return score, noisy_or((prank.value, non_emergency.value, 1.0 - model.value if model.contribution < 0 else 0.0))
+    # the words model speaks against a call as far as it moved it down: trust x (1 - 2p)
+    model_against = max(0.0, -model.contribution / model.weight) if model.weight > 0 else 0.0
+    return score, noisy_or((prank.value, non_emergency.value, model_against))
 
 
 def _moved(c: Component, config: TriageConfig) -> float:
