@@ -45,8 +45,6 @@ def client_ip(request: HttpRequest) -> str:
     return remote
 
 
-client_address = client_ip
-
 
 def _device_user(request: HttpRequest) -> str | None:
     value = request.COOKIES.get(DEVICE_COOKIE)
@@ -96,7 +94,7 @@ def guarded(login_view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method != "POST":
             return login_view(request, *args, **kwargs)
-        address = client_address(request)
+        address = client_ip(request)
         from_device = known_device(request)
         wait = 0.0 if from_device else wait_left(address)
         if wait > 0:

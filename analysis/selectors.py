@@ -191,8 +191,23 @@ def emotion_model_reliability(version: str) -> dict[str, float] | None:
     which the triage trusts as little as a model at chance): the corpora's figures, and the
     supervisors' audited figure when there is one (core.triage.acoustic.trust_explained decides
     which is in force)."""
-    measured = _corpus_reliability(version)
-    audited = AuditedReliability.objects.filter(model_version=version).first()
+    return _with_audits(_corpus_reliability(version), AuditedReliability.objects.filter(model_version=version).first())
+
+
+def emotion_model_reliabilities(versions: list[EmotionModelVersion]) -> dict[str, dict[str, float] | None]:
+    """emotion_model_reliability for several registered versions, in two queries (for list pages)."""
+    latest: dict[str, AuditedReliability] = {}
+    for row in AuditedReliability.objects.filter(model_version__in=[v.name for v in versions]):
+        latest.setdefault(row.model_version, row)  # newest first (the model's ordering)
+    out = {}
+    for v in versions:
+        measured = v.metadata.get("reliability")
+        out[v.name] = _with_audits(dict(measured) if isinstance(measured, dict) else None, latest.get(v.name))
+    return out
+
+
+def _with_audits(measured: dict[str, float] | None, audited: AuditedReliability | None) -> dict[str, float] | None:
+    """The corpora's figures with the supervisors' audited figure beside them, when there is one."""
     if audited is None:
         return measured
     return {**(measured or {}), **audited.as_reliability()}

@@ -48,9 +48,10 @@ def _rows(versions: list[EmotionModelVersion]) -> list[dict]:
     active = selectors.emotion_model_version_active()
     challenger = selectors.emotion_model_challenger_current()
     config = selectors.triage_config_active()
+    reliabilities = selectors.emotion_model_reliabilities(versions)
     rows = []
     for v in versions:
-        trust, why = trust_explained(selectors.emotion_model_reliability(v.name))
+        trust, why = trust_explained(reliabilities[v.name])
         rows.append({"version": v, "figures": selectors.emotion_model_figures(v), "active": v == active,
                      "challenger": v == challenger, "trust": trust, "trust_why": why,
                      "blockers": selectors.emotion_model_promotion_blockers(v, config)})

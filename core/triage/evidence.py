@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.probability import noisy_or
-from core.text.analysis import UNSURE_WORD_CONFIDENCE
 from core.text.lexicon import is_generic
 from core.triage.config import SCORE_MAX, SCORE_MIN, is_number
 
@@ -96,10 +95,6 @@ class WordEvidence:
     model_p_emergency: float | None = None
     model_trust: float = 0.0
     model_drivers: list[str] = field(default_factory=list)
-
-    @property
-    def unsure(self) -> bool:
-        return self.word_confidence < UNSURE_WORD_CONFIDENCE
 
     @classmethod
     def from_text_analysis(cls, analysis: TextAnalysis) -> WordEvidence:
