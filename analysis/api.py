@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import IsPortalAdmin
-from calls.api import ERRORS, ApiView, BoundedLimitOffset
+from calls.api import ERRORS, ApiView, BoundedLimitOffset, MayReadCases
 from calls.selectors import case_detail_queryset
 from calls.serializers import CaseDetailOut, TextField
 
@@ -57,7 +57,10 @@ class CaseWithAnalysisOut(CaseDetailOut):
 
 
 class CaseDetail(ApiView):
-    """A case: its details, recordings, events, notes, analysis steps and score breakdown."""
+    """A case: its details, recordings, events, notes, analysis steps and score breakdown (an intake
+    client: only for the calls it pushed in)."""
+
+    permission_classes = [MayReadCases]
 
     @extend_schema(responses={200: CaseWithAnalysisOut, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:

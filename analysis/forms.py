@@ -54,7 +54,8 @@ class TriageSettingsForm(forms.Form):
                                             help_text="How far back confirmed pranks from a number count.")
     note = forms.CharField(max_length=500, required=False, help_text="Why this change (kept with the version).")
 
-    def __init__(self, *args: Any, config: TriageConfig, model_labels: list[str] | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, config: TriageConfig, model_labels: list[str] | None = None,
+                 label_sources: dict[str, list[str]] | None = None, **kwargs: Any):
         kwargs.setdefault("initial", self.initial_from(config))
         super().__init__(*args, **kwargs)
         for name, value in config.weights.items():
@@ -65,11 +66,17 @@ class TriageSettingsForm(forms.Form):
             self.fields[f"c_{category}"] = forms.FloatField(
                 label=f"distress of '{category}'", min_value=0, max_value=1,
                 help_text="How distressed a voice in this category counts (0–1).")
-        labels = list(dict.fromkeys([*config.label_mapping, *(model_labels or [])]))
+        # Every label a registered version (one trained on an audit export included) can give, as the
+        # triage reads it (stripped, lower-case): a label without a row here could never be mapped.
+        sources = label_sources or {}
+        labels = list(dict.fromkeys([*config.label_mapping, *(m.strip().lower() for m in model_labels or [])]))
         for label in labels:
+            unmapped = label not in config.label_mapping
             self.fields[f"m_{label}"] = forms.ChoiceField(
-                label=f"model label '{label}'", choices=[("", "(not mapped)"), *[(c, c) for c in CATEGORIES]],
-                required=False, help_text="The triage category this model label counts as.")
+                label=f"model label '{label}'" + (" (not mapped yet)" if unmapped else ""),
+                choices=[("", "(not mapped)"), *[(c, c) for c in CATEGORIES]], required=False,
+                help_text="The triage category this model label counts as"
+                          + (f"; given by {', '.join(sources[label])}." if sources.get(label) else "."))
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save as new version"))
 

@@ -240,3 +240,24 @@ class AuditedReliability(AppendOnlyModel):
             figures |= {"distress_auc_audited": self.auc, "distress_auc_audited_low": self.auc_low,
                         "distress_auc_audited_high": self.auc_high}
         return figures
+
+
+class LiveReading(AppendOnlyModel):
+    """What the live worker made of a call while it was on the line, at one moment: the words
+    committed so far, what the words say, and the voice over the last seconds. The case is scored
+    from its latest reading until the call's recording has been analysed."""
+
+    case = models.ForeignKey("calls.Case", on_delete=models.PROTECT, related_name="live_readings")
+    heard_seconds = models.FloatField()  # of the call's audio the worker had at this moment
+    behind_seconds = models.FloatField(default=0.0)  # how far the committed words trail the audio
+    words = models.JSONField()  # committed Words, as to_dict()
+    tentative = models.CharField(max_length=2000, blank=True)
+    text = models.JSONField()  # TextAnalysis of the committed words, as to_dict()
+    emotion = models.JSONField(null=True, blank=True)  # EmotionPrediction of the latest window, or None
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Live reading of case #{self.case_id} at {self.heard_seconds:.1f} s"

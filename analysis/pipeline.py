@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from calls import broadcast
 from calls.models import Recording
+from calls.stored_audio import local_copy, stored_samples
 from core import audio
 from core.emotion.prediction import EmotionPrediction
 from core.kernels import compile_kernels
@@ -98,7 +99,7 @@ def run_words(recording_id: int) -> None:
     if transcript is None:
         _finish_without(recording, StepName.TEXT, "no transcript to analyse")
     else:
-        _run_step(recording, StepName.TEXT, TextAnalysis, lambda: (_analyse_words(transcript), "lexicon"))
+        _run_step(recording, StepName.TEXT, TextAnalysis, lambda: (analyse_words(transcript), "lexicon"))
     _rescore(recording)
 
 
@@ -134,11 +135,19 @@ def warm_up() -> None:
 # -- the work of each step ----------------------------------------------------------------------
 
 
-def _classify(recording: Recording) -> tuple[EmotionPrediction, str]:
+def classify_samples(samples: np.ndarray) -> EmotionPrediction:
+    """The active emotion model's reading of 16 kHz samples (the live worker's window, a recording)."""
     from core.emotion.classifier import load_classifier
     from core.emotion.gender import estimate_gender
 
     model = emotion_model_active()
+    prediction = load_classifier(model.path).classify(samples)
+    if prediction.gender is None:  # the CNN versions' hint is a model of its own
+        prediction = dataclasses.replace(prediction, gender=estimate_gender(samples, model_dir=model.path))
+    return prediction
+
+
+def _classify(recording: Recording) -> tuple[EmotionPrediction, str]:
     samples = _samples(recording)
     if samples.size < settings.MIN_AUDIO_SECONDS * audio.TARGET_SAMPLE_RATE:
         # The intake refuses such clips; one stored before that rule gets no verdict either (the
@@ -146,9 +155,7 @@ def _classify(recording: Recording) -> tuple[EmotionPrediction, str]:
         raise StepUnavailable(
             f"the recording ({samples.size / audio.TARGET_SAMPLE_RATE:.2f} s) is too short to judge the voice"
         )
-    prediction = load_classifier(model.path).classify(samples)
-    if prediction.gender is None:  # the CNN versions' hint is a model of its own
-        prediction = dataclasses.replace(prediction, gender=estimate_gender(samples, model_dir=model.path))
+    prediction = classify_samples(samples)
     return prediction, prediction.model_version
 
 
@@ -171,10 +178,13 @@ def _transcribe(recording: Recording) -> tuple[Transcript, str]:
     from core.speech.transcribe import transcribe_file
 
     try:
-        transcript = transcribe_file(
-            recording.normalised.path, language=recording.case.language, models_dir=settings.SPEECH_MODELS_DIR,
-            progress=_progress_reporter(recording, StepName.TRANSCRIPTION),
-        )
+        # The transcriber streams a file by name: a local copy of the stored audio (another machine's
+        # worker has no path to the intake's file; see calls.stored_audio).
+        with local_copy(recording.normalised) as path:
+            transcript = transcribe_file(
+                path, language=recording.case.language, models_dir=settings.SPEECH_MODELS_DIR,
+                progress=_progress_reporter(recording, StepName.TRANSCRIPTION),
+            )
     except TranscriptionUnavailable as exc:
         raise StepUnavailable(str(exc)) from exc
     return transcript, f"{transcript.engine}:{transcript.model}"
@@ -198,7 +208,7 @@ def _progress_reporter(recording: Recording, name: str) -> Callable[[float], Non
     return report
 
 
-def _analyse_words(transcript: Transcript) -> TextAnalysis:
+def analyse_words(transcript: Transcript) -> TextAnalysis:
     from core.text.analysis import analyse
 
     result = analyse(transcript, extra_lexicon_dir=settings.EXTRA_LEXICON_DIR)
@@ -247,7 +257,7 @@ def words_model() -> Any:
 
 
 def _samples(recording: Recording) -> np.ndarray:
-    return audio.load(recording.normalised.path)
+    return stored_samples(recording.normalised)
 
 
 # -- step bookkeeping ---------------------------------------------------------------------------

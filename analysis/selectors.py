@@ -12,10 +12,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from calls.models import Case, EventKind, Outcome, Recording
+from calls.phone import UNKNOWN_CALLER
 from core.emotion import SHIPPED_MODELS_DIR
 from core.emotion.model_version import ModelError, read_metadata
 from core.emotion.prediction import EmotionPrediction
-from core.speech.transcript import Transcript
+from core.speech.transcript import Transcript, Word
 from core.text.analysis import TextAnalysis
 from core.triage.config import DEFAULT_CONFIG, NOT_DETECTED, TriageConfig, category_status
 from core.triage.waiting import wait_reason
@@ -26,6 +27,7 @@ from .models import (
     EmotionModelActivation,
     EmotionModelChallenger,
     EmotionModelVersion,
+    LiveReading,
     ShadowPrediction,
     StepName,
     StepState,
@@ -265,6 +267,8 @@ def triage_config_active() -> TriageConfig:
 
 
 def confirmed_prank_count(case: Case, days: int) -> int:
+    if case.caller_number == UNKNOWN_CALLER:  # callers without a number are not one caller
+        return 0
     since = timezone.now() - timedelta(days=days)
     return (
         Case.objects.filter(caller_number=case.caller_number, outcome=Outcome.PRANK, closed_at__gte=since)
@@ -281,6 +285,8 @@ class CaseAnalysis:
     steps: dict[str, AnalysisStep] = field(default_factory=dict)
     # no recording was kept because the one sent held only silence: a silent call
     silent_recording: bool = False
+    # the call is still on the line (no recording yet): the live worker's latest reading
+    live: LiveReading | None = None
 
     def state(self, name: str) -> str | None:
         step = self.steps.get(name)
@@ -292,7 +298,7 @@ class CaseAnalysis:
 
     @cached_property
     def emotion(self) -> EmotionPrediction | None:
-        result = self._done(StepName.EMOTION)
+        result = self.live.emotion if self.live is not None else self._done(StepName.EMOTION)
         return EmotionPrediction.from_dict(result) if result is not None else None
 
     @cached_property
@@ -302,7 +308,7 @@ class CaseAnalysis:
 
     @cached_property
     def words(self) -> TextAnalysis | None:
-        result = self._done(StepName.TEXT)
+        result = self.live.text if self.live is not None else self._done(StepName.TEXT)
         return TextAnalysis.from_dict(result) if result is not None else None
 
 
@@ -310,8 +316,13 @@ def case_analysis_get(case: Case) -> CaseAnalysis:
     recording = case.recordings.order_by("-created_at", "-pk").first()
     if recording is None:
         rejected = case.events.filter(kind=EventKind.AUDIO_REJECTED).order_by("-pk").values_list("data", flat=True).first()
-        return CaseAnalysis(recording=None, silent_recording=bool(rejected and rejected.get("silent")))
-    return CaseAnalysis(recording=recording, steps={s.name: s for s in AnalysisStep.objects.filter(recording=recording)})
+        live = LiveReading.objects.filter(case=case).order_by("-pk").first()
+        return CaseAnalysis(recording=None, silent_recording=bool(rejected and rejected.get("silent")), live=live)
+    steps = {s.name: s for s in AnalysisStep.objects.filter(recording=recording)}
+    # A live call's recording is being analysed: what was heard live stands until that analysis ends.
+    unfinished = not steps or any(s.state in (StepState.PENDING, StepState.RUNNING) for s in steps.values())
+    live = LiveReading.objects.filter(case=case).order_by("-pk").first() if unfinished else None
+    return CaseAnalysis(recording=recording, steps=steps, live=live)
 
 
 def case_panel_context(case: Case) -> dict[str, Any]:
@@ -326,6 +337,8 @@ def case_panel_context(case: Case) -> dict[str, Any]:
         "emotion": emotion,
         "probabilities": probabilities,
         "transcript": analysis.transcript,
+        "live": analysis.live,
+        "live_words": [Word.from_dict(w) for w in analysis.live.words] if analysis.live is not None else [],
         "transcription_step": analysis.steps.get(StepName.TRANSCRIPTION),
         "words": analysis.words,
         "score": TriageScore.objects.filter(case=case).first(),

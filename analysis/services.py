@@ -19,7 +19,10 @@ from calls.models import AnalysisState, Case, EventKind
 from calls.services import case_event_record, case_lock
 from core.emotion import SHIPPED_MODELS_DIR
 from core.emotion.model_version import ModelError, artefact_file, artefact_sha256, read_metadata
+from core.emotion.prediction import EmotionPrediction
 from core.quality import AucInterval
+from core.speech.transcript import Word
+from core.text.analysis import TextAnalysis
 from core.triage.acoustic import acoustic_trust
 from core.triage.config import SCORE_MAX, SCORE_MIN, TriageConfig
 from core.triage.evidence import TriageEvidence, WordEvidence
@@ -27,6 +30,7 @@ from core.triage.policy import PRANK_SUSPECTED, TriageResult, triage
 from core.triage.waiting import allowance
 
 from . import signals
+from .exceptions import ModelVersionRefused, TriageSettingsRefused
 from .models import (
     ActivationAction,
     AnalysisStep,
@@ -34,6 +38,7 @@ from .models import (
     EmotionModelActivation,
     EmotionModelChallenger,
     EmotionModelVersion,
+    LiveReading,
     StepName,
     StepState,
     SupersededPrediction,
@@ -70,11 +75,23 @@ def case_evidence(case: Case, config: TriageConfig, analysis: CaseAnalysis) -> T
         transcription_failed=analysis.state(StepName.TRANSCRIPTION) in (StepState.FAILED, StepState.UNAVAILABLE),
         confirmed_prank_count=confirmed_prank_count(case, config.prank_history_days),
         override_score=case.priority_override,
-        override_reason="set by a supervisor" if case.priority_override is not None else "",
+        override_reason=_override_reason(case) if case.priority_override is not None else "",
+        in_progress=analysis.live is not None,
     )
 
 
-def _analysis_state(steps: dict[str, AnalysisStep]) -> tuple[str, str]:
+def _override_reason(case: Case) -> str:
+    """The reason the supervisor typed with the override in force, and who: operators read it as
+    the call's first "why" (the latest override event is the one in force)."""
+    event = (case.events.filter(kind=EventKind.PRIORITY_OVERRIDDEN).select_related("actor").order_by("-pk").first())
+    if event is None or not event.reason.strip():
+        return "set by a supervisor"
+    return f"{event.reason.strip()} ({event.actor})" if event.actor else event.reason.strip()
+
+
+def _analysis_state(steps: dict[str, AnalysisStep], *, live: bool = False) -> tuple[str, str]:
+    if live:
+        return AnalysisState.ANALYSING, ""
     if not steps:
         return AnalysisState.NO_AUDIO, ""
     errors = [
@@ -103,7 +120,7 @@ def _apply_score(case: Case, analysis: CaseAnalysis, config: TriageConfig) -> Tr
     case.non_emergency = result.non_emergency_kind
     case.silent_call = result.silent_call
     case.incident_type = analysis.words.incident_type if analysis.words is not None else ""
-    case.analysis_state, case.analysis_error = _analysis_state(analysis.steps)
+    case.analysis_state, case.analysis_error = _analysis_state(analysis.steps, live=analysis.live is not None)
     return result
 
 
@@ -133,6 +150,17 @@ def case_rescore(*, case_id: int) -> TriageScore:
         band = result.band  # on the notice, so that pages show a critical call at once
         transaction.on_commit(lambda: broadcast.case_changed(case_id, "score_changed", band=band))
     return score
+
+
+def live_reading_record(*, case_id: int, heard_seconds: float, behind_seconds: float, words: list[Word],
+                        tentative: str, text: TextAnalysis, emotion: EmotionPrediction | None) -> LiveReading:
+    """Keep what the live worker made of a call so far; the case is scored from it (case_rescore)
+    until its recording has been analysed. The caller throttles: one reading when the evidence changed."""
+    return LiveReading.objects.create(
+        case_id=case_id, heard_seconds=round(heard_seconds, 2), behind_seconds=round(max(0.0, behind_seconds), 2),
+        words=[w.to_dict() for w in words], tentative=tentative[-2000:], text=text.to_dict(),
+        emotion=emotion.to_dict() if emotion is not None else None,
+    )
 
 
 def case_override_priority(*, case: Case, supervisor: Any, score: float | None, reason: str) -> Case:
@@ -197,7 +225,7 @@ def triage_settings_restore(*, admin: Any, version: int, note: str = "") -> Tria
     """Roll back: an earlier version's settings saved again as the newest version (history stays)."""
     config = triage_settings_config(version)
     if config is None:
-        raise CaseActionError(f"There is no triage settings version {version}.")
+        raise TriageSettingsRefused(f"There is no triage settings version {version}.")
     return triage_settings_save(admin=admin, weights=config.weights, label_mapping=config.label_mapping,
                                 max_wait_seconds=config.max_wait_seconds,
                                 prank_history_days=config.prank_history_days,
@@ -226,11 +254,11 @@ def emotion_model_register(*, folder: Path, user: Any = None) -> EmotionModelVer
         meta = read_metadata(folder)
         artefact_file(folder, meta)
     except ModelError as exc:
-        raise CaseActionError(f"Cannot register {folder}: {exc}") from exc
+        raise ModelVersionRefused(f"Cannot register {folder}: {exc}") from exc
     existing = EmotionModelVersion.objects.filter(name=meta["version"]).first()
     if existing is not None:
         if existing.artefact_sha256 != artefact_sha256(meta):
-            raise CaseActionError(f"A different model is registered as {meta['version']} already; "
+            raise ModelVersionRefused(f"A different model is registered as {meta['version']} already; "
                                   "versions are immutable, so give the new one another name.")
         return existing
     try:
@@ -252,7 +280,7 @@ def emotion_models_register_shipped() -> list[EmotionModelVersion]:
     for folder in folders:
         try:
             registered.append(emotion_model_register(folder=folder))
-        except CaseActionError:
+        except ModelVersionRefused:
             logger.exception("Shipped emotion model %s could not be registered", folder.name)
     return registered
 
@@ -267,7 +295,7 @@ def emotion_model_rollback(*, admin: Any, reason: str) -> EmotionModelActivation
     current = emotion_model_version_active()
     previous = emotion_model_previous(current)
     if previous is None:
-        raise CaseActionError("There is no earlier active version to roll back to.")
+        raise ModelVersionRefused("There is no earlier active version to roll back to.")
     return _activate(version=previous, admin=admin, reason=reason, action=ActivationAction.ROLLBACK)
 
 
@@ -275,14 +303,14 @@ def _activate(*, version: EmotionModelVersion, admin: Any, reason: str, action: 
     if not admin.has_role("admin"):
         raise NotAllowed("Only an admin can change the emotion model in use.")
     if not reason.strip():
-        raise CaseActionError("Say why (it is kept with the change).")
+        raise ModelVersionRefused("Say why (it is kept with the change).")
     blockers = emotion_model_promotion_blockers(version, triage_config_active())
     if blockers:
-        raise CaseActionError(f"{version.name} cannot be made active: " + "; ".join(blockers))
+        raise ModelVersionRefused(f"{version.name} cannot be made active: " + "; ".join(blockers))
     with transaction.atomic():
         EmotionModelVersion.objects.select_for_update().get(pk=version.pk)  # one change at a time
         if emotion_model_version_active() == version:
-            raise CaseActionError(f"{version.name} is the active version already.")
+            raise ModelVersionRefused(f"{version.name} is the active version already.")
         activation = EmotionModelActivation.objects.create(version=version, action=action, reason=reason.strip(),
                                                            activated_by=admin)
     logger.info("Emotion model %s: %s by %s (%s)", action, version.name, admin, reason.strip())
@@ -296,14 +324,14 @@ def emotion_model_challenger_set(*, version: EmotionModelVersion | None, admin: 
     if not admin.has_role("admin"):
         raise NotAllowed("Only an admin can choose a challenger.")
     if not reason.strip():
-        raise CaseActionError("Say why (it is kept with the change).")
+        raise ModelVersionRefused("Say why (it is kept with the change).")
     if version is not None:
         if version == emotion_model_version_active():
-            raise CaseActionError(f"{version.name} is the active version: a challenger must be another one.")
+            raise ModelVersionRefused(f"{version.name} is the active version: a challenger must be another one.")
         try:
             read_metadata(emotion_model_folder(version))
         except ModelError as exc:
-            raise CaseActionError(f"{version.name} cannot be loaded: {exc}") from exc
+            raise ModelVersionRefused(f"{version.name} cannot be loaded: {exc}") from exc
     return EmotionModelChallenger.objects.create(version=version, reason=reason.strip(), set_by=admin)
 
 

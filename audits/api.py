@@ -18,7 +18,7 @@ from accounts.models import User
 from accounts.permissions import IsSupervisor
 from calls.api import ERRORS, IDEMPOTENCY_PARAMETER, ApiView, BoundedLimitOffset
 from calls.idempotency import idempotent
-from calls.serializers import TextField
+from calls.serializers import NullableIdField, TextField
 
 from . import selectors, services
 from .models import INCIDENT_CHOICES, Audit, AuditCategory, AuditItem
@@ -47,8 +47,7 @@ class AuditIn(serializers.Serializer):
     incident_type = serializers.ChoiceField(choices=INCIDENT_CHOICES)
     corrected_transcript = TextField(max_length=20000, required=False, allow_blank=True, default="")
     comment = TextField(max_length=5000, required=False, allow_blank=True, default="")
-    supersedes = serializers.IntegerField(min_value=1, required=False, allow_null=True,
-                                          help_text="To correct your own latest answer: its id.")
+    supersedes = NullableIdField(required=False, help_text="To correct your own latest answer: its id.")
 
 
 class AuditItemList(ApiView, ListAPIView):

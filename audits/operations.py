@@ -27,12 +27,17 @@ def operations_figures(*, now: datetime | None = None, shift_hours: float = 8.0)
                for band in BANDS}
     shift = Case.objects.filter(received_at__gte=shift_start)
     steps = AnalysisStep.objects.filter(finished_at__gte=shift_start)
+    # Two different times per step: how long the step itself ran (what the case page shows), and how
+    # long the caller's audio waited for the result (from the recording's arrival: the queue wait for
+    # a worker plus the run). Reporting the second as "latency" read as a slow model.
     latency: dict[str, Any] = {}
     for name in ("emotion", "transcription", "text"):
-        done = [(s.finished_at - s.created_at).total_seconds()
-                for s in steps.filter(name=name, state=StepState.DONE).only("created_at", "finished_at")
+        rows = [s for s in steps.filter(name=name, state=StepState.DONE).only("created_at", "finished_at", "seconds")
                 if s.finished_at is not None]
-        latency[name] = {"p50_s": _percentile(done, 50), "p95_s": _percentile(done, 95), "done": len(done)}
+        waited = [(s.finished_at - s.created_at).total_seconds() for s in rows if s.finished_at is not None]
+        ran = [s.seconds for s in rows if s.seconds is not None]
+        latency[name] = {"p50_s": _percentile(waited, 50), "p95_s": _percentile(waited, 95), "done": len(rows),
+                         "run_p50_s": _percentile(ran, 50), "run_p95_s": _percentile(ran, 95)}
     hourly: dict[datetime, dict[str, int]] = {}
     for c in shift.values("received_at", "priority_band"):
         hour = timezone.localtime(c["received_at"]).replace(minute=0, second=0, microsecond=0)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import Role
 from accounts.permissions import role_required
 from analysis.selectors import emotion_model_reliability
-from calls.exceptions import CaseActionError
+from calls.exceptions import ActionRefused
 from calls.forms import form_errors_text
 from core import charts
 from core.triage.acoustic import trust_explained
@@ -44,21 +44,41 @@ def audit_queue(request: HttpRequest) -> HttpResponse:
 def audit_item(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(AuditItem.objects.select_related("case", "recording"), pk=pk)
     view = audit_item_view(item, request.user)
-    form = AuditForm(request.POST or None, initial=_initial(view))
-    if request.method == "POST":
+    agreeing = request.method == "POST" and "agree" in request.POST
+    form = AuditForm(_agreeing(request.POST, item) if agreeing else request.POST or None, initial=_initial(view))
+    if agreeing and not _system_answer(item):
+        messages.error(request, "The system gave no triage category for this call: choose the answers yourself.")
+    elif request.method == "POST":
         if not form.is_valid():
             messages.error(request, form_errors_text(form))
         else:
             try:
                 services.audit_record(item=item, supervisor=request.user, supersedes=view.mine, **form.cleaned_data)
-            except CaseActionError as exc:
+            except ActionRefused as exc:
                 messages.error(request, str(exc))
             else:
                 messages.success(request, f"Audit of case #{item.case_id} saved.")
                 following = audit_items_open_for(request.user).first()
                 return redirect(following.get_absolute_url() if following else reverse("audits:queue"))
-    context = {"item": item, "view": view, "form": form, "case": item.case, "categories": AuditCategory.choices}
+    context = {"item": item, "view": view, "form": form, "case": item.case, "categories": AuditCategory.choices,
+               "system_answer": _system_answer(item)}
     return render(request, "audits/item.html", context)
+
+
+def _system_answer(item: AuditItem) -> dict[str, str] | None:
+    """The system's own output as an audit answer (None when it gave no category to agree with)."""
+    if item.system_category not in AuditCategory.values:
+        return None
+    prank = item.system_suspected_prank or item.system_category == AuditCategory.PRANK
+    return {"category": item.system_category, "genuine": "no" if prank else "yes",
+            "incident_type": item.system_incident_type or "other"}
+
+
+def _agreeing(post: Any, item: AuditItem) -> Any:
+    """One click: the system's answers, with whatever comment or transcript correction was typed."""
+    data = post.copy()
+    data.update(_system_answer(item) or {})
+    return data
 
 
 def _initial(view: Any) -> dict[str, Any]:

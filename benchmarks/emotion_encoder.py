@@ -9,7 +9,7 @@
   "adapted" rows standardise EmoDB's embeddings by EmoDB's own (unlabelled) mean and spread, as a
   call centre could with a sample of its own calls.
 * The shipped CNN (v2) on EmoDB the same way; its protocol B figures are from its own run
-  (benchmarks/emotion_cv.py), quoted in the README.
+  (benchmarks/emotion_cv.py), quoted in docs/models.md.
 
     .venv/bin/python benchmarks/emotion_encoder.py [--skip-protocol-b] [--skip-cnn]
 Prints the figures and writes benchmarks/results/emotion_encoder.json.

@@ -30,8 +30,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role, User
-from accounts.permissions import ApiAuthentication, IsOperator, user_has_role
+from accounts.models import Role
+from accounts.permissions import ApiAuthentication, user_has_role
 
 from . import selectors, services
 from .audio_intake import AudioRejected, max_upload_bytes
@@ -130,6 +130,13 @@ class MayTakeCalls(BasePermission):
         return user_has_role(request.user, Role.OPERATOR) or user_has_role(request.user, Role.INTAKE)
 
 
+class MayReadCases(MayTakeCalls):
+    """Reading cases: operators (and above) the cases they may see; an intake client only the calls it
+    pushed in itself (Case.objects.visible_to narrows the rows), so a phone system can follow its call."""
+
+    message = "Only operators, and intake clients for the calls they pushed in, may read cases."
+
+
 class ApiView(ApiAuthentication, APIView):
     """A v1 endpoint: reads carry an ETag (a matching If-None-Match gets 304 without a body)."""
 
@@ -175,15 +182,16 @@ class QueuePagination(CursorPagination):
 
 
 class CaseListCreate(ApiView, ListAPIView):
-    """GET: the queue, highest priority first, filterable; POST: push a call in (multipart with `audio`,
-    or a bare audio body with the call's details in the query string)."""
+    """GET: the queue, highest priority first, filterable (an intake client: the calls it pushed in);
+    POST: push a call in (multipart with `audio`, or a bare audio body with the call's details in the
+    query string)."""
 
     serializer_class = CaseOut
     pagination_class = QueuePagination
     parser_classes = [MultiPartParser, FormParser, JSONParser, RawAudioParser]
 
     def get_permissions(self) -> list[BasePermission]:
-        return [MayTakeCalls()] if self.request.method == "POST" else [IsOperator()]
+        return [MayTakeCalls()] if self.request.method == "POST" else [MayReadCases()]
 
     def get_queryset(self) -> QuerySet[Case]:
         query = QueueQuery(data=self.request.query_params.dict())  # not as a form: "language=" is refused
@@ -255,13 +263,8 @@ class CaseNotes(CaseAction):
 class CaseRecordings(CaseAction):
     """Append audio to a case: operators to any case they may see, an intake client to the cases it created."""
 
-    permission_classes = [MayTakeCalls]
+    permission_classes = [MayTakeCalls]  # the cases an intake client may see are the ones it created
     parser_classes = [MultiPartParser, FormParser, RawAudioParser]
-
-    def case(self, pk: int) -> Case:
-        if user_has_role(self.request.user, Role.INTAKE):
-            return get_object_or_404(Case.objects.filter(created_by=cast(User, self.request.user)), pk=pk)
-        return super().case(pk)
 
     @extend_schema(request={"multipart/form-data": RecordingIn, "audio/*": OpenApiTypes.BINARY},
                    parameters=[IDEMPOTENCY_PARAMETER], responses={201: RecordingOut, **ERRORS})

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import broadcast
-from .ws_security import CLOSE_SESSION_ENDED, session_group, user_group
+from .ws_security import CLOSE_SESSION_ENDED, session_alive, session_group, user_group
 
 # Close codes for refusals (sent before accept, so they only show up in tests and server logs).
 CLOSE_FORBIDDEN = 4403
@@ -74,6 +74,10 @@ class RoleCheckedConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         # The only thing a client may say is "are you there?"; everything else is ignored.
         if isinstance(content, dict) and content.get("type") == "ping":
+            # The page pings every 20 s: a session that ended meanwhile (idle expiry) ends the socket too.
+            if not await session_alive(self.scope):
+                await self.close(code=CLOSE_SESSION_ENDED)
+                return
             await self.send_json({"type": "pong"})
 
     async def case_changed(self, message):

@@ -72,12 +72,35 @@ class RecordingForm(forms.Form):
         self.helper.add_input(Submit("submit", "Attach audio", css_class="btn-secondary"))
 
 
+# The dispatch outcome each department of the lexicon stands for (core.text.lexicon.DEPARTMENTS).
+OUTCOME_FOR_DEPARTMENT = {
+    "health": Outcome.HEALTH, "fire": Outcome.FIRE, "police": Outcome.POLICE, "women_help": Outcome.WOMENS_HELP,
+}
+
+
+def outcome_suggested(incident_type: str) -> str:
+    """The dispatch the words' incident type routes to ('' when the type is unknown or 'other': a
+    guess there would be the lexicon's catch-all department, so the operator chooses)."""
+    if not incident_type or incident_type == "other":
+        return ""
+    from core.text.lexicon import matcher_for  # cached per lexicon files; only pages that close load it
+
+    department = matcher_for(settings.EXTRA_LEXICON_DIR).lexicon.departments.get(incident_type, "")
+    return OUTCOME_FOR_DEPARTMENT.get(department, "")
+
+
 class CloseForm(forms.Form):
-    outcome = forms.ChoiceField(choices=Outcome.choices)
+    outcome = forms.ChoiceField(choices=[("", "Choose the outcome…"), *Outcome.choices],
+                                error_messages={"required": "Choose the outcome of the call."})
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, case: Case | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        incident = case.incident_type if case is not None else ""
+        suggested = outcome_suggested(incident)
+        if suggested:
+            self.fields["outcome"].initial = suggested
+            self.fields["outcome"].help_text = f"Suggested from the incident type ({incident})."
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page wraps it in its own <form> with the action
         self.helper.add_input(Submit("submit", "Close case", css_class="btn-danger"))

@@ -36,6 +36,10 @@ class Outcome(models.TextChoices):
     WOMENS_HELP = "dispatched_womens_help", "Dispatched to women's help"
     RESOLVED = "resolved", "Resolved"
     PRANK = "prank", "Prank"
+    # Calls that need no dispatch yet are not "resolved" either: keep them apart for the figures.
+    DUPLICATE = "duplicate", "Duplicate of another call"
+    SILENT = "silent_abandoned", "Silent or abandoned call"
+    REFERRED = "referred", "Referred to another service"
 
 
 class AnalysisState(models.TextChoices):
@@ -82,9 +86,12 @@ class CaseQuerySet(models.QuerySet):
         return self.exclude(status=CaseStatus.CLOSED)
 
     def visible_to(self, user) -> Self:
-        """Supervisors see every case; operators the live queue and what they handled."""
+        """Supervisors see every case; operators the live queue and what they handled; an intake client
+        (a phone system) only the calls it pushed in itself, so it can follow them."""
         if user.has_role("supervisor"):
             return self
+        if user.has_role("intake"):
+            return self.filter(created_by=user)
         return self.filter(
             models.Q(status__in=[CaseStatus.OPEN, CaseStatus.CLAIMED])
             | models.Q(claimed_by=user)

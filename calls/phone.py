@@ -4,6 +4,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 
 DEFAULT_REGION = "IN"
+# A call whose number the phone system did not give (a live stream that arrived unannounced).
+UNKNOWN_CALLER = "unknown"
 
 
 def normalise_caller_number(raw: str) -> str:
@@ -11,6 +13,8 @@ def normalise_caller_number(raw: str) -> str:
     text = (raw or "").strip()
     if not text:
         raise ValidationError("Enter the caller's number.")
+    if text.lower() == UNKNOWN_CALLER:
+        return UNKNOWN_CALLER
     try:
         number = phonenumbers.parse(text, DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:

@@ -19,7 +19,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .exceptions import CaseActionError, NotAllowed
+from .exceptions import ActionRefused, CaseActionError, NotAllowed
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:112-portal:problem:"
@@ -29,6 +29,7 @@ security_log = logging.getLogger("security")
 TYPES = {
     "invalid": "Invalid request",
     "conflict": "Conflicts with the case's state",
+    "refused": "Refused as things stand",  # any other service refusal (a model version, a dataset)
     "idempotency-mismatch": "Idempotency key reused with another request",
 }
 
@@ -61,8 +62,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     a problem body. The services' refusals map here too (not allowed: 403; against the case's state: 409)."""
     if isinstance(exc, NotAllowed):
         exc = exceptions.PermissionDenied(str(exc))
-    elif isinstance(exc, CaseActionError):
-        return api_response(status.HTTP_409_CONFLICT, str(exc), kind="conflict")
+    elif isinstance(exc, ActionRefused):
+        kind = "conflict" if isinstance(exc, CaseActionError) else "refused"
+        return api_response(status.HTTP_409_CONFLICT, str(exc), kind=kind)
     elif isinstance(exc, DjangoValidationError):  # a model's own check the serializer did not repeat
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return api_response(status.HTTP_400_BAD_REQUEST, "Some fields are missing or invalid; see errors.",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Case as SqlCase
+from django.db.models import Count, IntegerField, Prefetch, QuerySet, Value, When
 
 from .models import Case, CaseQuerySet, CaseStatus, Language, PriorityBand, Recording
 
@@ -45,14 +46,19 @@ class QueueFilters:
         return urlencode({key: value for key, value in params.items() if value not in ("", None)})
 
 
+# Unclaimed calls before claimed ones: a call-taker looks for the next call to take, and a claimed
+# call already has someone on it (it stays listed, below, in its own queue order).
+UNCLAIMED_FIRST = SqlCase(When(status=CaseStatus.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
+
+
 def queue_ordered(*, user, filters: QueueFilters) -> QuerySet[Case]:
-    """Highest priority first; waiting time is folded into queue_key, so SQL sorts it right. The pk
-    breaks ties, so a page boundary never shows a case twice or skips it."""
+    """Unclaimed first, then highest priority first; waiting time is folded into queue_key, so SQL
+    sorts it right. The pk breaks ties, so a page boundary never shows a case twice or skips it."""
     cases = cases_visible_to(user)
     if filters.view == "closed":
         cases = cases.filter(status=CaseStatus.CLOSED).order_by("-closed_at", "-pk")
     else:
-        cases = cases.active().order_by("-queue_key", "received_at", "pk")
+        cases = cases.active().order_by(UNCLAIMED_FIRST, "-queue_key", "received_at", "pk")
         if filters.view == "mine":
             cases = cases.filter(claimed_by=user)
         elif filters.view == "unclaimed":

@@ -1,7 +1,9 @@
+import re
 from typing import TYPE_CHECKING
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from .models import (
     Case,
@@ -35,7 +37,76 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class NullableIdField(serializers.IntegerField):
+    """An id, or null. An empty form value is neither: DRF reads "" in a form as null, but the schema
+    (integer or null) does not allow "", and schemathesis found it accepted; send null or leave it out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, allow_null=True, **kwargs)
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+    def validate_empty_values(self, data):
+        if data == "":
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
+
+# The schema's examples and bounds, where drf-spectacular's own read "latitude": "-" (the shortest match of
+# its decimal pattern) and size_bytes: 9223372036854776000 (a 64-bit bound, past what JavaScript holds).
+JS_SAFE_MAX = 2**53 - 1  # the largest whole number every JSON reader (JavaScript's included) keeps exact
+
+
+DEGREES = re.compile(r"^-?\d{1,3}(\.\d{1,6})?$")
+
+
+def _degrees(limit: int, example: str, what: str) -> dict:
+    return {"type": "string", "format": "decimal", "pattern": DEGREES.pattern, "example": example,
+            "description": f"{what} in decimal degrees, -{limit} to {limit}, up to 6 decimals (WGS 84)."}
+
+
+class _DegreesField(serializers.DecimalField):
+    """Decimal degrees; a string must be written as the schema's pattern says (no "1e2", no ".5")."""
+
+    limit = 90
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=9, decimal_places=6, min_value=-self.limit, max_value=self.limit,
+                         allow_null=True, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not DEGREES.match(data):
+            raise serializers.ValidationError("Write the degrees as a decimal number, such as 28.613939.",
+                                              code="invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(_degrees(90, "28.613939", "Latitude"))
+class LatitudeField(_DegreesField):
+    limit = 90
+
+
+@extend_schema_field(_degrees(180, "77.209021", "Longitude"))
+class LongitudeField(_DegreesField):
+    limit = 180
+
+
+def _count(example: int, maximum: int, description: str) -> serializers.IntegerField:
+    """A read-only whole number with a documented range and example (a field class of its own: the
+    schema's mark goes on the class)."""
+    schema = {"type": "integer", "minimum": 0, "maximum": maximum, "example": example, "description": description}
+    field = extend_schema_field(schema)(type("Count", (serializers.IntegerField,), {}))
+    return field(read_only=True)
+
+
 class RecordingOut(serializers.ModelSerializer):
+    size_bytes = _count(96_044, JS_SAFE_MAX, "Size of the file as uploaded, in bytes.")
+    sample_rate = _count(16_000, 2**32 - 1, "Samples per second of the original, before resampling.")
+    channels = _count(1, 2**16 - 1, "Channels of the original, before downmixing.")
+
     class Meta:
         model = Recording
         fields = ["id", "original_name", "source", "source_format", "size_bytes", "sha256",
@@ -60,6 +131,8 @@ class NoteOut(serializers.ModelSerializer):
 
 class CaseOut(serializers.ModelSerializer):
     claimed_by: "serializers.StringRelatedField[User]" = serializers.StringRelatedField(allow_null=True)
+    latitude = LatitudeField(read_only=True)
+    longitude = LongitudeField(read_only=True)
 
     class Meta:
         model = Case
@@ -95,10 +168,8 @@ class CaseIn(serializers.Serializer):
     received_at = serializers.DateTimeField(required=False)
     language = serializers.ChoiceField(choices=Language.choices, default=Language.EN_IN)
     location = TextField(max_length=500, required=False, allow_blank=True, default="")
-    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
-                                        min_value=-90, max_value=90)
-    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
-                                         min_value=-180, max_value=180)
+    latitude = LatitudeField(required=False)
+    longitude = LongitudeField(required=False)
     audio = serializers.FileField(required=False, allow_empty_file=True, help_text="wav, mp3, ogg, webm/opus, flac or m4a")
 
     def validate_received_at(self, value):

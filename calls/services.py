@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from . import broadcast, signals
 from .audio_intake import AudioRejected, recording_files_delete, recording_prepare
-from .exceptions import CaseActionError, NotAllowed
+from .exceptions import ActionRefused, CaseActionError, NotAllowed
 from .models import (
     Case,
     CaseEvent,
@@ -33,7 +33,7 @@ from .models import (
 )
 from .phone import normalise_caller_number
 
-__all__ = ["CaseActionError", "NotAllowed"]
+__all__ = ["ActionRefused", "CaseActionError", "NotAllowed"]
 
 logger = logging.getLogger(__name__)
 
@@ -285,10 +285,11 @@ def recording_picture_ensure(*, recording: Recording) -> Recording:
         return recording
     from django.core.files.base import ContentFile
 
-    from core import audio
     from core.plots import call_picture
 
-    png = call_picture(audio.load(recording.normalised.path))
+    from .stored_audio import stored_samples
+
+    png = call_picture(stored_samples(recording.normalised))  # through the storage: see stored_audio
     with transaction.atomic():
         locked = Recording.objects.select_for_update().get(pk=recording.pk)
         if not locked.picture:  # another request may have drawn it meanwhile

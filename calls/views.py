@@ -39,7 +39,7 @@ def _visible_case(request, pk: int):
     return get_object_or_404(selectors.cases_visible_to(request.user), pk=pk)
 
 
-def _refused(request: HttpRequest, case: Case, exc: services.CaseActionError) -> HttpResponseRedirect:
+def _refused(request: HttpRequest, case: Case, exc: services.ActionRefused) -> HttpResponseRedirect:
     messages.error(request, str(exc))
     return redirect(case)
 
@@ -56,7 +56,7 @@ def _apply(request: HttpRequest, case: Case, change: Callable[[], str | None]) -
     message on the case page."""
     try:
         done = change()
-    except services.CaseActionError as exc:
+    except services.ActionRefused as exc:
         return _refused(request, case, exc)
     if done:
         messages.success(request, done)
@@ -121,7 +121,7 @@ def case_detail(request, pk: int):
         "events": case.events.select_related("actor"),
         "notes": case.notes.select_related("author"),
         "recording_form": RecordingForm(),
-        "close_form": CloseForm(),
+        "close_form": CloseForm(case=case),
         "note_form": NoteForm(),
         "reassign_form": ReassignForm() if request.user.has_role(Role.SUPERVISOR) else None,
         "is_handler": case.claimed_by_id == request.user.pk,

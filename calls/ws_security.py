@@ -12,13 +12,15 @@ the session ends.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 from urllib.parse import urlparse
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -57,6 +59,23 @@ def same_origin(scope: dict) -> bool:
     return parsed.netloc.lower() == host.decode("latin1").lower()
 
 
+class MachineClients:
+    """Phone systems stream calls to ``paths`` (live ingress) without an Origin header: only browsers
+    send one, and only a browser can be made to carry a visitor's cookies to another site, so such a
+    socket skips the same-origin checks and goes to ``machine_app``, which authenticates by API key
+    alone (no session). Every socket with an Origin, browsers' cross-origin ones included, and every
+    other path, goes through ``application`` and its checks as before."""
+
+    def __init__(self, application: Any, *, machine_app: Any, paths: set[str]) -> None:
+        self.application, self.machine_app, self.paths = application, machine_app, paths
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        if scope["type"] == "websocket" and scope.get("path") in self.paths and \
+                b"origin" not in dict(scope.get("headers") or []):
+            return await self.machine_app(scope, receive, send)
+        return await self.application(scope, receive, send)
+
+
 class NoSuchRoute(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         await self.close(code=4404)
@@ -73,3 +92,14 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def _deactivated(sender: Any, instance: Any, **kwargs: Any) -> None:
     if not instance.is_active:
         broadcast.send_to_group(user_group(instance.pk), "session.ended")
+
+
+async def session_alive(scope: dict[str, Any]) -> bool:
+    """Whether the session a socket was opened with still holds a login, read afresh: it may have
+    expired (SESSION_IDLE_MINUTES without a request of the person's own) since the socket opened."""
+    session_key = getattr(scope.get("session"), "session_key", None)
+    if not session_key:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    data = await database_sync_to_async(store.load)()  # {} once expired or deleted
+    return SESSION_KEY in data

@@ -24,8 +24,10 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 
 from calls.problems import PROBLEM_JSON
 
@@ -168,3 +170,55 @@ def _page_html(length: int | None, limit: int) -> bytes:
 
     context = {"title": TITLE, "detail": _detail(length, limit), "status": 413}
     return loader.get_template("413.html").render(context).encode()
+
+
+# -- idle sessions: what the person does, not what the page polls ---------------------------------
+
+#: Sent by the pages' own background refreshes (static/js/live.js ``refreshFetch``): the queue's
+#: window, the case's panels, the operations figures. Such a request is not activity.
+BACKGROUND_REFRESH_HEADER = "HTTP_X_BACKGROUND_REFRESH"
+
+
+def is_background_refresh(request: HttpRequest) -> bool:
+    return request.META.get(BACKGROUND_REFRESH_HEADER) == "1"
+
+
+class IdleSessionMiddleware(SessionMiddleware):
+    """Django's SessionMiddleware, except that a background refresh does not renew the session.
+
+    With SESSION_SAVE_EVERY_REQUEST each saved request moves the session's expiry SESSION_COOKIE_AGE
+    (SESSION_IDLE_MINUTES) ahead; a queue page polling its window every few seconds would keep an
+    unattended desk logged in for ever. So a background refresh leaves the session as it is: neither
+    saved (the expiry stays where the person's last action put it) nor its cookie re-sent. One that
+    changed the session (rare: nothing the refreshes read writes to it) is saved, so nothing is lost.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is None or not is_background_refresh(request) or session.modified:
+            return super().process_response(request, response)
+        if session.accessed:
+            patch_vary_headers(response, ("Cookie",))
+        return response
+
+
+class SessionEndedMiddleware:
+    """A background refresh without a live session gets 401, not the login page.
+
+    After AuthenticationMiddleware, before LoginRequiredMiddleware: otherwise the refresh would follow
+    the redirect and put the login page's HTML where the queue's rows were. The page's script answers
+    a 401 by reloading, which a real request turns into the login page (``?next=`` back to it).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if is_background_refresh(request) and (user is None or not user.is_authenticated):
+            response = page_or_problem(request, 401, "Session ended",
+                                       "Your session has ended (idle too long, or logged out): log in again.",
+                                       "error.html")
+            response["WWW-Authenticate"] = 'Session realm="portal"'
+            return response
+        return self.get_response(request)

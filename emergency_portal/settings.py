@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "calls",
     "analysis",
     "audits",
+    "live",  # calls while they happen: the media-stream and AudioSocket ingress
     "learning",
     "backups",  # manage.py backup / restore (no models)
 ]
@@ -61,10 +62,13 @@ MIDDLEWARE = [
     "emergency_portal.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, except that a page's background refresh does not count as activity (idle expiry below).
+    "emergency_portal.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A background refresh whose session ended gets 401 (the page then reloads to the login).
+    "emergency_portal.middleware.SessionEndedMiddleware",
     # Deny by default: a page that forgets its own role check still needs a login. The API and
     # the login page opt out (accounts.permissions.ApiAuthentication, Django's LoginView).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -165,7 +169,7 @@ DATASET_MAX_UPLOAD_MB = env.int("DATASET_MAX_UPLOAD_MB", default=2048)
 DATASET_IMPORT_ROOTS = [Path(p) for p in env.list(
     "DATASET_IMPORT_ROOTS", default=[str(BASE_DIR.parent / "shared" / "data"), str(MEDIA_ROOT / "datasets" / "incoming")]
 )]
-# Where `manage.py backup` writes its archives when not told (README, "Backup and restore").
+# Where `manage.py backup` writes its archives when not told (docs/deployment.md, "Backup and restore").
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -196,8 +200,24 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# With Redis, a task whose worker died unacknowledged is redelivered after this many seconds.
+# With Redis, a task whose worker died unacknowledged is redelivered after its visibility timeout:
+# long by default (a transcription or a training run may take many minutes, and one redelivered
+# while still running would run twice).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)}
+# A worker of the emotion queue alone (`-Q emotion`) gets its own short one, so the first score of a
+# call whose worker was killed comes back in about a minute, not 15. Kombu keeps unacknowledged
+# messages in one hash per key set, and any consumer sweeps the whole hash with its own timeout: the
+# emotion workers keep theirs under keys of their own (emergency_portal/celery.py picks these options
+# by the worker's queues), so they never redeliver a words task still running. Its tasks take about a
+# second (re-scoring every open case, the longest, well under the timeout); sweep every 5 s.
+EMOTION_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_EMOTION_VISIBILITY_TIMEOUT", default=60),
+    "unacked_key": "unacked:emotion",
+    "unacked_index_key": "unacked_index:emotion",
+    "unacked_mutex_key": "unacked_mutex:emotion",
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+}
 CELERY_TASK_ROUTES = {
     "analysis.analyse_emotion": {"queue": "emotion"},
     "analysis.analyse_words": {"queue": "words"},
@@ -218,12 +238,39 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 ANALYSIS_BACKEND = "celery" if CELERY_BROKER_URL else "inprocess"
 
+# Live calls (live/): audio streamed by a phone system while the caller is on the line.
+# A stream dropped without a hang-up may reconnect with the same call id within this many seconds and
+# continue the same audio; after that its audio so far becomes the case's recording ("cut off").
+LIVE_RECONNECT_SECONDS = env.float("LIVE_RECONNECT_SECONDS", default=30.0)
+# Received audio is written to disk at least this often (and at every disconnect).
+LIVE_FLUSH_SECONDS = env.float("LIVE_FLUSH_SECONDS", default=0.5)
+# One frame may carry at most this much audio (a 20 ms frame is the usual): a larger one is refused.
+LIVE_MAX_FRAME_SECONDS = env.float("LIVE_MAX_FRAME_SECONDS", default=1.0)
+# A call announced over the API (for AudioSocket) whose audio never comes is ended after this long.
+LIVE_ANNOUNCE_SECONDS = env.float("LIVE_ANNOUNCE_SECONDS", default=300.0)
+# The live worker (manage.py live_worker): a Whisper pass over each call's new audio about this often,
+# the voice read over the last LIVE_VOICE_WINDOW_SECONDS every LIVE_VOICE_HOP_SECONDS, and the case
+# re-scored when new words are committed, and at most this often for a change of the voice alone.
+LIVE_STEP_SECONDS = env.float("LIVE_STEP_SECONDS", default=0.5)
+LIVE_VOICE_WINDOW_SECONDS = env.float("LIVE_VOICE_WINDOW_SECONDS", default=4.0)
+LIVE_VOICE_HOP_SECONDS = env.float("LIVE_VOICE_HOP_SECONDS", default=2.0)
+LIVE_RESCORE_SECONDS = env.float("LIVE_RESCORE_SECONDS", default=1.0)
+# Greedy decoding for live passes (a pass runs every second; the final analysis at hang-up uses a beam).
+LIVE_WHISPER_BEAM = env.int("LIVE_WHISPER_BEAM", default=1)
+CELERY_TASK_ROUTES["live.cut_off_interrupted"] = {"queue": "celery"}
+CELERY_BEAT_SCHEDULE["live-cut-off-interrupted"] = {"task": "live.cut_off_interrupted", "schedule": 10.0,
+                                                    "options": {"expires": 9}}
+
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="asgi")},
+            # redis-py 8 reads with a 5 s socket timeout by default, exactly the 5 s that channels_redis
+            # blocks waiting for a message: every consumer idle for 5 s failed with "Timeout reading"
+            # and its socket closed (1011). The read may now wait well past the blocking pop.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                       "prefix": env.str("CHANNELS_PREFIX", default="asgi")},
         }
     }
 else:
@@ -293,8 +340,10 @@ SECURE_REFERRER_POLICY = "same-origin"  # case URLs name case numbers: never tel
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
-# Idle expiry: a session ends SESSION_IDLE_MINUTES after its last request (each request renews
-# it), so an unattended operator desk does not stay logged in; closing the browser ends it too.
+# Idle expiry: a session ends SESSION_IDLE_MINUTES after the person's last request (each request
+# renews it), so an unattended operator desk does not stay logged in; closing the browser ends it
+# too. A page's own background refreshes (header X-Background-Refresh: 1) do not renew it
+# (emergency_portal.middleware.IdleSessionMiddleware), and a live websocket closes once it has ended.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=60) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

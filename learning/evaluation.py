@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from analysis.models import EmotionModelVersion
 from analysis.selectors import emotion_model_folder
-from calls.exceptions import CaseActionError, NotAllowed
+from calls.exceptions import NotAllowed
 from core.emotion.datasets import Clip
 
-from .jobs import job_announce, job_dispatch, job_update
+from .exceptions import DatasetRefused, JobRefused
+from .jobs import EVALUATE_MODELS, job_announce, job_dispatch, job_update
 from .models import Dataset, Evaluation, ImportState, RunState
 from .training import dataset_clips
 
@@ -53,18 +54,18 @@ def evaluation_start(*, admin: Any, versions: Sequence[EmotionModelVersion], dat
         raise NotAllowed("Only an admin can evaluate models.")
     versions = list(dict.fromkeys(versions))
     if not 1 <= len(versions) <= 2:
-        raise CaseActionError("Evaluate one version, or two side by side.")
+        raise JobRefused("Evaluate one version, or two side by side.")
     if dataset.state != ImportState.DONE:
-        raise CaseActionError(f"{dataset.name} is not imported (yet).")
+        raise DatasetRefused(f"{dataset.name} is not imported (yet).")
     speakers = unheard_speakers(versions, dataset)
     if len(speakers) < MIN_SPEAKERS:
-        raise CaseActionError(f"{dataset.name} has {len(speakers)} speaker(s) that {_names(versions)} never heard; "
+        raise DatasetRefused(f"{dataset.name} has {len(speakers)} speaker(s) that {_names(versions)} never heard; "
                               f"judging needs at least {MIN_SPEAKERS}.")
     clips = _clips(dataset, speakers)
     for version in versions:
         shared = set(version.labels) & {c.label for c in clips}
         if len(shared) < 2:
-            raise CaseActionError(f"{dataset.name} shares {len(shared)} label(s) with {version.name}; judging needs "
+            raise DatasetRefused(f"{dataset.name} shares {len(shared)} label(s) with {version.name}; judging needs "
                                   "at least two.")
     evaluation = Evaluation.objects.create(dataset=dataset, speakers=speakers, started_by=admin,
                                            message="waiting for a worker")
@@ -75,7 +76,8 @@ def evaluation_start(*, admin: Any, versions: Sequence[EmotionModelVersion], dat
 
 
 def evaluation_dispatch(*, evaluation_id: int) -> None:
-    job_dispatch("evaluate_models", evaluation_id, partial(evaluation_execute, evaluation_id=evaluation_id))
+    job_dispatch(task=EVALUATE_MODELS, job_id=evaluation_id,
+                 run=partial(evaluation_execute, evaluation_id=evaluation_id))
 
 
 def evaluation_execute(*, evaluation_id: int) -> Evaluation:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 
+from analysis.dispatch import run_in_background
 from calls import broadcast
 
 from .models import BackgroundJob
@@ -28,14 +30,17 @@ def job_announce(job: BackgroundJob) -> None:
                                                              message=message))
 
 
-def job_dispatch(task_name: str, job_id: int, run: Callable[[], Any]) -> None:
-    """Start a job in the background: its Celery task (``learning.tasks.<task_name>``, on a worker of the
-    words queue), or, in the embedded run, ``run`` in a thread."""
-    from analysis.dispatch import run_in_background
+# The Celery tasks of the jobs, by their registered names (learning.tasks registers them under these):
+# dispatching by name keeps this module below the tasks, which import the work that imports this.
+IMPORT_DATASET = "learning.import_dataset"
+TRAIN_MODEL = "learning.train_model"
+EVALUATE_MODELS = "learning.evaluate_models"
 
-    from . import tasks
 
+def job_dispatch(*, task: str, job_id: int, run: Callable[[], Any]) -> None:
+    """Start a job in the background: the Celery task named ``task`` (routed by name by
+    CELERY_TASK_ROUTES, to a worker of the words queue), or, in the embedded run, ``run`` in a thread."""
     if settings.ANALYSIS_BACKEND == "celery":
-        getattr(tasks, task_name).delay(job_id)
+        current_app.send_task(task, args=[job_id])
     else:
         run_in_background("learning", run)

@@ -17,14 +17,15 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from calls.exceptions import CaseActionError, NotAllowed
+from calls.exceptions import NotAllowed
 from core.audio import AudioError, decode, is_silent
 from core.datasets.archive import ArchiveRefused, extract
 from core.datasets.attributes import clip_attributes
 from core.datasets.labelling import label_files
 from core.emotion.datasets import Clip, DatasetError
 
-from .jobs import job_dispatch
+from .exceptions import DatasetRefused
+from .jobs import IMPORT_DATASET, job_dispatch
 from .models import ClipChange, Dataset, DatasetClip, ImportState
 
 logger = logging.getLogger(__name__)
@@ -43,11 +44,11 @@ def dataset_create(*, admin: Any, name: str, archive: UploadedFile | None = None
         raise NotAllowed("Only an admin can import datasets.")
     name = name.strip()
     if not name:
-        raise CaseActionError("Give the dataset a name.")
+        raise DatasetRefused("Give the dataset a name.")
     if Dataset.objects.filter(name=name).exists():
-        raise CaseActionError(f"A dataset named {name!r} exists already.")
+        raise DatasetRefused(f"A dataset named {name!r} exists already.")
     if (archive is None) == (not folder.strip()):
-        raise CaseActionError("Upload an archive or name a server folder (one of the two).")
+        raise DatasetRefused("Upload an archive or name a server folder (one of the two).")
     if archive is not None:
         upload = _store_upload(archive)
         source, details = archive.name or "archive", {"upload": str(upload)}
@@ -61,12 +62,12 @@ def dataset_create(*, admin: Any, name: str, archive: UploadedFile | None = None
 
 
 def dataset_import_dispatch(*, dataset_id: int) -> None:
-    job_dispatch("import_dataset", dataset_id, partial(dataset_import_run, dataset_id=dataset_id))
+    job_dispatch(task=IMPORT_DATASET, job_id=dataset_id, run=partial(dataset_import_run, dataset_id=dataset_id))
 
 
 def _store_upload(archive: UploadedFile) -> Path:
     if archive.size and archive.size > settings.DATASET_MAX_UPLOAD_MB * 2**20:
-        raise CaseActionError(f"The archive is larger than {settings.DATASET_MAX_UPLOAD_MB} MB.")
+        raise DatasetRefused(f"The archive is larger than {settings.DATASET_MAX_UPLOAD_MB} MB.")
     uploads = datasets_dir() / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
     path = uploads / f"{uuid.uuid4().hex}.archive"  # the uploaded name is never used for a path
@@ -80,9 +81,9 @@ def _allowed_folder(folder: str) -> Path:
     path = Path(folder).resolve()
     roots = [Path(root).resolve() for root in settings.DATASET_IMPORT_ROOTS]
     if not any(path.is_relative_to(root) for root in roots):
-        raise CaseActionError(f"Server folders can be imported only from: {', '.join(str(r) for r in roots)}.")
+        raise DatasetRefused(f"Server folders can be imported only from: {', '.join(str(r) for r in roots)}.")
     if not path.is_dir():
-        raise CaseActionError(f"{path} is not a folder.")
+        raise DatasetRefused(f"{path} is not a folder.")
     return path
 
 
@@ -176,8 +177,8 @@ def clip_change(*, clip: DatasetClip, admin: Any, label: str, excluded: bool, re
         raise NotAllowed("Only an admin can relabel or exclude clips.")
     label = label.strip().lower()
     if not label or len(label) > 32:
-        raise CaseActionError("Give the clip a label (at most 32 characters).")
+        raise DatasetRefused("Give the clip a label (at most 32 characters).")
     if not reason.strip():
-        raise CaseActionError("Say why (it is kept with the change).")
+        raise DatasetRefused("Say why (it is kept with the change).")
     return ClipChange.objects.create(clip=clip, label=label, excluded=excluded, reason=reason.strip()[:500],
                                      changed_by=admin)

@@ -19,10 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.services import emotion_model_register
-from calls.exceptions import CaseActionError, NotAllowed
+from calls.exceptions import NotAllowed
 from core.emotion.datasets import Clip, balanced_folds
 
-from .jobs import job_announce, job_dispatch, job_update
+from .exceptions import DatasetRefused, JobRefused
+from .jobs import TRAIN_MODEL, job_announce, job_dispatch, job_update
 from .models import Dataset, DatasetClip, ImportState, RunState, TrainingRun
 from .selectors import dataset_clips_now
 
@@ -43,19 +44,19 @@ def training_run_start(*, admin: Any, dataset: Dataset, folds: int = 6, extra_da
     datasets = list(dict.fromkeys([dataset, *extra_datasets]))
     for each in [*datasets, *([check_dataset] if check_dataset else [])]:
         if each.state != ImportState.DONE:
-            raise CaseActionError(f"{each.name} is not imported (yet).")
+            raise DatasetRefused(f"{each.name} is not imported (yet).")
     if not 2 <= folds <= 10:
-        raise CaseActionError("Folds must be from 2 to 10.")
+        raise JobRefused("Folds must be from 2 to 10.")
     clips = training_clips(datasets)
     labels = {c.label for c in clips}
     speakers = {c.speaker for c in clips}
     if len(labels) < 2:
-        raise CaseActionError(f"{_names(datasets)} has {len(labels)} label(s); a model needs at least two.")
+        raise DatasetRefused(f"{_names(datasets)} has {len(labels)} label(s); a model needs at least two.")
     held_out = sorted(set(held_out_speakers))
     if held_out:
         _check_held_out(held_out, speakers, clips)
     elif not _folds_usable(clips, speakers, folds):
-        raise CaseActionError(f"{_names(datasets)} has {len(speakers)} speaker(s): too few for {folds} folds by speaker "
+        raise DatasetRefused(f"{_names(datasets)} has {len(speakers)} speaker(s): too few for {folds} folds by speaker "
                               "(each fold must leave at least two speakers to train on; every figure is on "
                               "speakers the model never heard).")
     if check_dataset is not None:
@@ -76,25 +77,25 @@ def _folds_usable(clips: list[Clip], speakers: set[str], folds: int) -> bool:
 def _check_held_out(held_out: list[str], speakers: set[str], clips: list[Clip]) -> None:
     unknown = sorted(set(held_out) - speakers)
     if unknown:
-        raise CaseActionError(f"No speaker {', '.join(unknown)} in the data (speakers: {', '.join(sorted(speakers))}).")
+        raise DatasetRefused(f"No speaker {', '.join(unknown)} in the data (speakers: {', '.join(sorted(speakers))}).")
     training = [c for c in clips if c.speaker not in held_out]
     if len({c.speaker for c in training}) < 2 or len({c.label for c in training}) < 2:
-        raise CaseActionError("The held-out speakers leave too little to train on (at least two speakers and two "
+        raise DatasetRefused("The held-out speakers leave too little to train on (at least two speakers and two "
                               "labels must remain).")
 
 
 def _check_corpus_usable(check: Dataset, datasets: list[Dataset], labels: set[str]) -> None:
     """The cross-corpus check must be a corpus the model never trains on, with labels to judge."""
     if check in datasets:
-        raise CaseActionError(f"{check.name} is trained on: the cross-corpus check needs a dataset the model never hears.")
+        raise DatasetRefused(f"{check.name} is trained on: the cross-corpus check needs a dataset the model never hears.")
     shared = labels & {c.label for c in dataset_clips(check)}
     if len(shared) < 2:
-        raise CaseActionError(f"{check.name} shares {len(shared)} label(s) with the training data; the cross-corpus "
+        raise DatasetRefused(f"{check.name} shares {len(shared)} label(s) with the training data; the cross-corpus "
                               "check needs at least two.")
     overlap = DatasetClip.objects.filter(dataset=check, sha256__in=DatasetClip.objects.filter(
         dataset__in=datasets).values("sha256")).count()
     if overlap:
-        raise CaseActionError(f"{overlap} clip(s) of {check.name} are also in the training data: the cross-corpus "
+        raise DatasetRefused(f"{overlap} clip(s) of {check.name} are also in the training data: the cross-corpus "
                               "check would not be on unheard audio.")
 
 
@@ -103,7 +104,7 @@ def _names(datasets: Sequence[Dataset]) -> str:
 
 
 def training_run_dispatch(*, run_id: int) -> None:
-    job_dispatch("train_model", run_id, partial(training_run_execute, run_id=run_id))
+    job_dispatch(task=TRAIN_MODEL, job_id=run_id, run=partial(training_run_execute, run_id=run_id))
 
 
 def training_run_cancel(*, run: TrainingRun, admin: Any) -> TrainingRun:
@@ -113,7 +114,7 @@ def training_run_cancel(*, run: TrainingRun, admin: Any) -> TrainingRun:
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().get(pk=run.pk)
         if not run.active:
-            raise CaseActionError(f"The run has ended already ({run.get_state_display().lower()}).")
+            raise JobRefused(f"The run has ended already ({run.get_state_display().lower()}).")
         run.cancel_requested = True
         fields = ["cancel_requested"]
         if run.state == RunState.PENDING:

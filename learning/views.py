@@ -19,7 +19,7 @@ from accounts.permissions import role_required
 from analysis import selectors, services
 from analysis.models import EmotionModelActivation, EmotionModelVersion
 from audits.metrics import DashboardFilter, dashboard_figures
-from calls.exceptions import CaseActionError
+from calls.exceptions import ActionRefused
 from calls.forms import form_errors_text
 from calls.media_types import harden_media_response, media_type_of_extension
 from core import charts
@@ -39,6 +39,7 @@ from .forms import (
     PromoteForm,
     TrainingRunForm,
 )
+from .model_pages import dataset_lineage, promotion_changes, shown_figures, training_summary
 from .models import Dataset, DatasetClip, Evaluation, ImportState, RunState, TrainingRun
 from .selectors import attribute_groups, dataset_clips_now, dataset_counts
 
@@ -52,9 +53,10 @@ def _rows(versions: list[EmotionModelVersion]) -> list[dict]:
     rows = []
     for v in versions:
         trust, why = trust_explained(reliabilities[v.name])
-        rows.append({"version": v, "figures": selectors.emotion_model_figures(v), "active": v == active,
-                     "challenger": v == challenger, "trust": trust, "trust_why": why,
-                     "blockers": selectors.emotion_model_promotion_blockers(v, config)})
+        row = {"version": v, "figures": selectors.emotion_model_figures(v), "active": v == active,
+               "challenger": v == challenger, "trust": trust, "trust_why": why, "reliability": reliabilities[v.name],
+               "blockers": selectors.emotion_model_promotion_blockers(v, config)}
+        rows.append(row | {"shown": shown_figures(row)})
     return rows
 
 
@@ -76,9 +78,11 @@ def model_list(request: HttpRequest) -> HttpResponse:
 def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_object_or_404(EmotionModelVersion, pk=pk)
     meta = version.metadata
+    training_settings, training_history = training_summary(meta.get("training") or {})
     return render(request, "learning/model_detail.html", {
         "row": _rows([version])[0], "meta": meta, "dataset": meta.get("dataset") or {},
-        "training": meta.get("training") or {}, "libraries": meta.get("library_versions") or {},
+        "datasets": dataset_lineage(meta.get("dataset") or {}), "training_settings": training_settings,
+        "training_history": training_history, "libraries": meta.get("library_versions") or {},
         "form": ActivationForm(), "promote_form": PromoteForm(), "others": EmotionModelVersion.objects.exclude(pk=pk),
     })
 
@@ -140,7 +144,7 @@ def model_evaluate(request: HttpRequest) -> HttpResponse:
     else:
         try:
             evaluation = evaluation_start(admin=request.user, versions=versions, dataset=form.cleaned_data["dataset"])
-        except CaseActionError as exc:
+        except ActionRefused as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"Judging both on {len(evaluation.speakers)} unheard speakers of "
@@ -171,9 +175,17 @@ def model_promote(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form_errors_text(form))
         return redirect("learning:model_detail", pk=pk)
+    if request.POST.get("confirmed") != "yes":
+        # First what changes, side by side, with a warning when the version is weaker: nothing yet.
+        active = selectors.emotion_model_version_active()
+        rows = _rows([version] if active is None or active == version else [active, version])
+        changes, warnings = promotion_changes(rows[0] if len(rows) == 2 else None, rows[-1])
+        return render(request, "learning/model_promote_confirm.html", {
+            "version": version, "active": active, "form": form, "changes": changes, "warnings": warnings,
+            "blockers": rows[-1]["blockers"]})
     try:
         services.emotion_model_promote(version=version, admin=request.user, reason=form.cleaned_data["reason"])
-    except CaseActionError as exc:
+    except ActionRefused as exc:
         messages.error(request, str(exc))
         return redirect("learning:model_detail", pk=pk)
     messages.success(request, f"{version.name} is now the active emotion model: the next call analysed uses it.")
@@ -192,7 +204,7 @@ def model_rollback(request: HttpRequest) -> HttpResponse:
         return redirect("learning:model_list")
     try:
         activation = services.emotion_model_rollback(admin=request.user, reason=form.cleaned_data["reason"])
-    except CaseActionError as exc:
+    except ActionRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Rolled back: {activation.version.name} is the active emotion model again.")
@@ -210,7 +222,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
                 dataset = learning.dataset_create(admin=request.user, name=form.cleaned_data["name"],
                                                   archive=form.cleaned_data["archive"],
                                                   folder=form.cleaned_data["folder"])
-            except CaseActionError as exc:
+            except ActionRefused as exc:
                 messages.error(request, str(exc))
             else:
                 messages.success(request, f"Importing {dataset.name}: this page follows its progress.")
@@ -256,7 +268,7 @@ def training_list(request: HttpRequest) -> HttpResponse:
                                                   extra_datasets=list(data["extra_datasets"]),
                                                   check_dataset=data["check_dataset"],
                                                   held_out_speakers=data["held_out_speakers"])
-            except CaseActionError as exc:
+            except ActionRefused as exc:
                 messages.error(request, str(exc))
             else:
                 messages.success(request, f"Training on {run.dataset.name} started.")
@@ -280,7 +292,7 @@ def training_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(TrainingRun, pk=pk)
     try:
         training.training_run_cancel(run=run, admin=request.user)
-    except CaseActionError as exc:
+    except ActionRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, "Cancelling: the run stops after its current step.")
@@ -299,7 +311,7 @@ def model_challenger(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.emotion_model_challenger_set(version=None if stop else version, admin=request.user,
                                               reason=form.cleaned_data["reason"])
-    except CaseActionError as exc:
+    except ActionRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, "No challenger now." if stop else
@@ -341,7 +353,7 @@ def clip_change(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             learning.clip_change(clip=clip, admin=request.user, label=form.cleaned_data["label"],
                                  excluded=form.cleaned_data["excluded"], reason=form.cleaned_data["reason"])
-        except CaseActionError as exc:
+        except ActionRefused as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"{clip.original_name}: change logged.")

@@ -6,7 +6,7 @@
 set -euo pipefail
 want=(pkg-config libmariadb-dev build-essential)
 if [ "${1:-}" = "--test" ]; then
-  want+=(mariadb-server redis-server chromium espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+  want+=(mariadb-server redis-server nginx openssl chromium espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 fi
 missing=()
 for pkg in "${want[@]}"; do

@@ -26,6 +26,21 @@ def pytest_sessionstart(session):
 
     compile_kernels()
 
+
+def _fresh_sync_to_async_pool_in_a_forked_child() -> None:
+    """The servers the tests fork (tests/daphne_server.py, tests/browser/conftest.py) must not inherit
+    asgiref's pool for thread-sensitive sync code with its thread: fork copies the pool but not the
+    thread, so once a test ran database_sync_to_async outside async_to_sync (the live worker does), every
+    such call in a later-forked server waited forever, and its websockets never opened."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
+os.register_at_fork(after_in_child=_fresh_sync_to_async_pool_in_a_forked_child)
+
 RAVDESS_DIR = Path(os.environ.get("RAVDESS_DIR", REPO.parent / "shared" / "data" / "ravdess"))
 SPEECH_SAMPLES_DIR = Path(os.environ.get("SPEECH_SAMPLES_DIR", REPO.parent / "shared" / "data" / "speech-samples"))
 EMODB_DIR = Path(os.environ.get("EMODB_DIR", REPO.parent / "shared" / "data" / "emodb"))
@@ -45,13 +60,13 @@ FORMATS = {
 
 # Corpus-based tests skip with a reason when a corpus is missing (a fresh clone without ../shared),
 # except under REQUIRE_CORPORA=1 (.ci/run sets it), where a missing corpus fails them: CI must not
-# pass by skipping. Where the corpora come from: README, "Test data".
+# pass by skipping. Where the corpora come from: docs/development.md, "Test data".
 REQUIRE_CORPORA = os.environ.get("REQUIRE_CORPORA") == "1"
 
 
 def _corpus(folder: Path, marker: str, name: str, variable: str) -> Path:
     if not (folder / marker).exists():
-        reason = f"{name} not found at {folder}; set {variable} (see README, 'Test data')."
+        reason = f"{name} not found at {folder}; set {variable} (see docs/development.md, 'Test data')."
         if REQUIRE_CORPORA:
             pytest.fail(f"{reason} REQUIRE_CORPORA=1 forbids skipping it.")
         pytest.skip(reason)
@@ -269,3 +284,28 @@ class BrowserClient(Client):
 @pytest.fixture
 def client() -> BrowserClient:
     return BrowserClient()
+
+
+# -- one headless Chromium for the whole run (Playwright's sync API allows one per thread) --------
+
+CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    # A synthetic microphone, allowed without a prompt.
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Shared by tests/browser and tests/production: a second sync Playwright in one run fails."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

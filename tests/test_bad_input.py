@@ -239,7 +239,7 @@ def test_api_404_is_a_problem_document(client, operator):
     assert response["Content-Type"] == "application/problem+json"
     assert json.loads(response.content) == {
         "type": "about:blank", "title": "Not found", "status": 404,
-        "detail": "There is nothing at this address, or you may not see it.",
+        "detail": "There is no API endpoint at /api/v1/no-such-endpoint/; the endpoints are listed at /api/v1/docs/.",
     }
 
 

@@ -14,9 +14,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from analysis import dispatch
-from calls.exceptions import CaseActionError, NotAllowed
+from calls.exceptions import NotAllowed
 from core.audio import write_wav
 from learning import services
+from learning.exceptions import DatasetRefused
 from learning.models import Dataset, DatasetClip, ImportState
 from learning.selectors import dataset_counts
 
@@ -127,13 +128,13 @@ def test_bad_requests_are_refused_and_change_nothing(admin_user, supervisor, set
     archive = SimpleUploadedFile("a.zip", b"PK\x03\x04")
     with pytest.raises(NotAllowed):
         services.dataset_create(admin=supervisor, name="x", archive=archive)
-    with pytest.raises(CaseActionError, match="only from"):
+    with pytest.raises(DatasetRefused, match="only from"):
         services.dataset_create(admin=admin_user, name="x", folder="/etc")
-    with pytest.raises(CaseActionError, match="only from"):
+    with pytest.raises(DatasetRefused, match="only from"):
         services.dataset_create(admin=admin_user, name="x", folder=str(tmp_path / "allowed" / ".." / ".."))
-    with pytest.raises(CaseActionError, match="one of the two"):
+    with pytest.raises(DatasetRefused, match="one of the two"):
         services.dataset_create(admin=admin_user, name="x")
-    with pytest.raises(CaseActionError, match="Give the dataset a name"):
+    with pytest.raises(DatasetRefused, match="Give the dataset a name"):
         services.dataset_create(admin=admin_user, name=" ", archive=archive)
     assert not Dataset.objects.exists()
 

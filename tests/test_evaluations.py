@@ -15,9 +15,10 @@ from django.core.management import CommandError, call_command
 
 from analysis import selectors
 from analysis.models import EmotionModelVersion
-from calls.exceptions import CaseActionError, NotAllowed
+from calls.exceptions import NotAllowed
 from learning import services, training
 from learning.evaluation import evaluation_execute, evaluation_start, unheard_speakers
+from learning.exceptions import DatasetRefused
 from learning.models import Evaluation, RunState
 
 from .test_training_runs import imported_ravdess
@@ -75,9 +76,9 @@ def test_a_run_on_two_datasets_is_checked_on_a_corpus_it_never_heard(admin_user,
 def test_a_cross_corpus_check_that_is_not_unheard_is_refused(admin_user, supervisor, ravdess_dir, emodb_dir):
     dataset = imported_ravdess(admin_user, ravdess_dir)
     copy = imported_ravdess(admin_user, ravdess_dir, name="copy")  # the same audio under another name
-    with pytest.raises(CaseActionError, match="is trained on"):
+    with pytest.raises(DatasetRefused, match="is trained on"):
         training.training_run_start(admin=admin_user, dataset=dataset, check_dataset=dataset, folds=2)
-    with pytest.raises(CaseActionError, match="32 clip\\(s\\) of copy are also in the training data"):
+    with pytest.raises(DatasetRefused, match="32 clip\\(s\\) of copy are also in the training data"):
         training.training_run_start(admin=admin_user, dataset=dataset, check_dataset=copy, folds=2)
     with pytest.raises(NotAllowed):
         training.training_run_start(admin=supervisor, dataset=dataset, check_dataset=copy, folds=2)
@@ -95,7 +96,7 @@ def test_two_versions_are_judged_on_the_same_unheard_speakers(admin_user, superv
     assert unheard_speakers([trained], ravdess) == ["05", "06"]
     assert unheard_speakers([trained, shipped], ravdess) == []
     assert unheard_speakers([trained, shipped], emodb) == list(EMODB_SPEAKERS)
-    with pytest.raises(CaseActionError, match="0 speaker\\(s\\) that .* never heard"):
+    with pytest.raises(DatasetRefused, match="0 speaker\\(s\\) that .* never heard"):
         evaluation_start(admin=admin_user, versions=[trained, shipped], dataset=ravdess)
     with pytest.raises(NotAllowed):
         evaluation_start(admin=supervisor, versions=[trained, shipped], dataset=emodb)
@@ -134,9 +135,9 @@ def test_two_versions_are_judged_on_the_same_unheard_speakers(admin_user, superv
 
 def test_held_out_speakers_are_measured_on_and_never_trained_on(admin_user, ravdess_dir, client):
     dataset = imported_ravdess(admin_user, ravdess_dir, actors=5, every=8, name="five")
-    with pytest.raises(CaseActionError, match="No speaker 09 in the data"):
+    with pytest.raises(DatasetRefused, match="No speaker 09 in the data"):
         training.training_run_start(admin=admin_user, dataset=dataset, held_out_speakers=["09"])
-    with pytest.raises(CaseActionError, match="too little to train on"):
+    with pytest.raises(DatasetRefused, match="too little to train on"):
         training.training_run_start(admin=admin_user, dataset=dataset, held_out_speakers=["01", "02", "03", "04"])
     client.force_login(admin_user)
     response = client.submit("/learning/training/", data={"dataset": dataset.pk, "folds": 6,

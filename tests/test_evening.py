@@ -2,7 +2,7 @@
 queues, 20 quiet seconds, then each fault in turn (the emotion worker killed, Redis restarted, the web
 server killed, every database connection dropped); then every call must exist exactly once and be
 analysed or visibly failed, and the first score keep its budget while nothing was broken
-(benchmarks/evening.py, whose full run is in the README)."""
+(benchmarks/evening.py, whose full run is in docs/models.md)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from analysis import dispatch, selectors, services
+from analysis.exceptions import ModelVersionRefused
 from analysis.models import (
     ActivationAction,
     AnalysisStep,
@@ -20,7 +21,7 @@ from analysis.models import (
     EmotionModelVersion,
     StepName,
 )
-from calls.exceptions import CaseActionError, NotAllowed
+from calls.exceptions import NotAllowed
 
 pytestmark = pytest.mark.django_db
 
@@ -69,19 +70,19 @@ def test_promote_and_roll_back_switch_the_model_the_pipeline_asks_for(admin_user
 
 
 def test_what_may_not_be_promoted_is_refused_with_the_reason(admin_user, supervisor, tmp_path):
-    with pytest.raises(CaseActionError, match="is the active version already"):
+    with pytest.raises(ModelVersionRefused, match="is the active version already"):
         services.emotion_model_promote(version=v("emotion-whisper-v1"), admin=admin_user, reason="again")
     with pytest.raises(NotAllowed):
         services.emotion_model_promote(version=v("emotion-ravdess-v2"), admin=supervisor, reason="mine")
-    with pytest.raises(CaseActionError, match="Say why"):
+    with pytest.raises(ModelVersionRefused, match="Say why"):
         services.emotion_model_promote(version=v("emotion-ravdess-v2"), admin=admin_user, reason="  ")
-    with pytest.raises(CaseActionError, match="no earlier active version"):
+    with pytest.raises(ModelVersionRefused, match="no earlier active version"):
         services.emotion_model_rollback(admin=admin_user, reason="nothing before")
     odd = variant(tmp_path, "emotion-odd-labels", labels=["neutral", "bored", "elated"])
-    with pytest.raises(CaseActionError, match="does not cover bored, elated"):
+    with pytest.raises(ModelVersionRefused, match="does not cover bored, elated"):
         services.emotion_model_promote(version=odd, admin=admin_user, reason="try")
     unmeasured = variant(tmp_path, "emotion-unmeasured", metrics={})
-    with pytest.raises(CaseActionError, match="no figures on held-out speakers"):
+    with pytest.raises(ModelVersionRefused, match="no figures on held-out speakers"):
         services.emotion_model_promote(version=unmeasured, admin=admin_user, reason="try")
     assert not EmotionModelActivation.objects.exists()
 
@@ -95,12 +96,12 @@ def test_versions_are_immutable_and_the_history_append_only(admin_user, tmp_path
     meta = json.loads((copy / "metadata.json").read_text())
     meta["head_sha256"] = __import__("hashlib").sha256((copy / "head.json").read_bytes()).hexdigest()
     (copy / "metadata.json").write_text(json.dumps(meta))
-    with pytest.raises(CaseActionError, match="versions are immutable"):
+    with pytest.raises(ModelVersionRefused, match="versions are immutable"):
         services.emotion_model_register(folder=copy)
     tampered = tmp_path / "tampered"
     shutil.copytree(SHIPPED / "emotion-whisper-v1", tampered)
     (tampered / "head.json").write_text("{}")
-    with pytest.raises(CaseActionError, match="does not match the sha256"):
+    with pytest.raises(ModelVersionRefused, match="does not match the sha256"):
         services.emotion_model_register(folder=tampered)
     activation = services.emotion_model_promote(version=v("emotion-ravdess-v2"), admin=admin_user, reason="r")
     activation.reason = "rewritten"
@@ -130,7 +131,10 @@ def test_admins_promote_compare_and_roll_back_on_the_pages(client, admin_user):
     response = client.submit(f"/learning/models/{cnn.pk}/", f"/learning/models/{cnn.pk}/promote/", {"reason": ""})
     assert response.status_code == 302 and not EmotionModelActivation.objects.exists()
     response = client.submit(f"/learning/models/{cnn.pk}/", f"/learning/models/{cnn.pk}/promote/",
-                             {"reason": "shadow week"}, follow=True)
+                             {"reason": "shadow week"})
+    assert b"Promote it anyway" in response.content and not EmotionModelActivation.objects.exists()  # confirm first
+    response = client.submit(f"/learning/models/{cnn.pk}/", f"/learning/models/{cnn.pk}/promote/",
+                             {"reason": "shadow week", "confirmed": "yes"}, follow=True)
     assert b"emotion-ravdess-v2 is now the active emotion model" in response.content
     assert selectors.emotion_model_version_active() == cnn
     response = client.submit("/learning/models/", "/learning/models/rollback/", {"reason": "weaker"}, follow=True)
@@ -176,7 +180,7 @@ def test_a_challenger_scores_in_the_shadow_and_never_moves_a_priority(settings, 
 
     settings.ANALYSIS_BACKEND = "inprocess"
     cnn, whisper = v("emotion-ravdess-v2"), v("emotion-whisper-v1")
-    with pytest.raises(CaseActionError, match="a challenger must be another one"):
+    with pytest.raises(ModelVersionRefused, match="a challenger must be another one"):
         services.emotion_model_challenger_set(version=whisper, admin=admin_user, reason="itself")
     services.emotion_model_challenger_set(version=cnn, admin=admin_user, reason="a week in the shadow")
     assert selectors.emotion_model_challenger_current() == cnn
@@ -239,7 +243,7 @@ def test_promoting_can_reanalyse_the_open_cases_keeping_the_old_results(settings
     cnn = v("emotion-ravdess-v2")
     client.force_login(admin_user)
     response = client.submit(f"/learning/models/{cnn.pk}/", f"/learning/models/{cnn.pk}/promote/",
-                             {"reason": "better on our calls", "reanalyse": "on"}, follow=True)
+                             {"reason": "better on our calls", "reanalyse": "on", "confirmed": "yes"}, follow=True)
     assert b"Re-analysing the voices of 1 open case with it." in response.content
     dispatch.wait_for_inprocess(timeout=180)
     steps = {s.recording.case_id: s for s in AnalysisStep.objects.filter(name=StepName.EMOTION).select_related("recording")}

@@ -8,6 +8,7 @@ from calls.models import Recording
 
 # The least role each named URL needs, and the method to try it with.
 REQUIRED_ROLE = {
+    "api_token": ("operator", "get"),
     "calls:case_list": ("operator", "get"),
     "calls:case_create": ("operator", "get"),
     "calls:queue_rows": ("operator", "get"),
@@ -61,12 +62,24 @@ REQUIRED_ROLE = {
     "api:model_list": ("admin", "get"),
     "api:model_detail": ("admin", "get"),
     "api:model_promote": ("admin", "post"),
+    "api:live_call_announce": ("intake", "post"),
+    "live:desk": ("operator", "get"),
 }
 # Reachable by anyone, or guarded by the Django admin's own login (tested in test_accounts); the API's
-# schema and its documentation pages describe it, and the unversioned paths only redirect to v1.
-PUBLIC = {"login", "logout", "api:schema", "api:docs", "api:redoc", "api_unversioned"}
-# An integration client ("intake") ranks below every person: it may only push calls in and add audio
-# to its own calls (tested in test_api_v1); every URL of the matrix refuses it.
+# schema and its documentation pages describe it, the unversioned paths only redirect to v1, and any
+# other API path is a 404 for everyone (test_api_rough_edges). The reverse proxy asks the body gate
+# about a request before anyone is known (emergency_portal/body_gate.py); browsers fetch the favicon.
+PUBLIC = {"login", "logout", "api:schema", "api:docs", "api:redoc", "api_unversioned", "api:not_found",
+          "body_gate", "favicon"}
+# An integration client ("intake") ranks below every person: it may only push calls in, add audio to
+# its own calls and read them (tested in test_api_v1 and test_api_rough_edges); every other URL of the
+# matrix refuses it. The matrix's case was made by an operator, so it is not even found for the client.
+INTAKE_OWN_CASES = {"api:case_list": 200, "api:case_detail": 404, "api:case_recordings": 404}
+# Only an integration client announces a live call (live.api, tests/live); every person is refused.
+INTAKE_ONLY = {"api:live_call_announce": 201}
+# Only an operator takes a live call at their desk (live.auth.DESK_ROLE): supervisors and admins, who
+# outrank operators everywhere else, are refused here.
+OPERATOR_ONLY = {"live:desk": 200}
 ROLES = ["anonymous", "intake", "operator", "supervisor", "admin"]
 RANK = {role: i for i, role in enumerate(ROLES)}
 
@@ -176,8 +189,15 @@ def test_role_matrix(users, case_with_audio, audit_item, role):
         path = _path(route, case_with_audio.pk, recording.pk, audit_item.pk)
         api = path.startswith("/api/")
         response = getattr(client, method)(path, **(headers if api else {}))
-        if role == "intake" and name == "api:case_recordings":
-            assert response.status_code == 404, response.status_code  # another's case: not even found
+        if role == "intake" and name in INTAKE_OWN_CASES:
+            assert response.status_code == INTAKE_OWN_CASES[name], (name, response.status_code)
+            if name == "api:case_list":  # its own calls only: none here
+                assert response.json()["results"] == [], response.json()
+        elif name in INTAKE_ONLY and role != "anonymous":
+            expected = INTAKE_ONLY[name] if role == "intake" else 403
+            assert response.status_code == expected, (name, role, response.status_code)
+        elif name in OPERATOR_ONLY and role in ("supervisor", "admin"):
+            assert response.status_code == 403, (name, role, response.status_code)
         elif role == "anonymous":
             if api:
                 assert response.status_code in (401, 403), (name, response.status_code)
@@ -188,6 +208,8 @@ def test_role_matrix(users, case_with_audio, audit_item, role):
         else:
             assert response.status_code not in (401, 403), (name, role, response.status_code)
             assert not (response.status_code == 302 and "/accounts/login/" in response["Location"]), name
+            if name in OPERATOR_ONLY:
+                assert response.status_code == OPERATOR_ONLY[name], (name, role, response.status_code)
         checked += 1
     assert checked == len(REQUIRED_ROLE)
 

@@ -12,8 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from analysis import selectors
 from analysis import services as analysis_services
-from calls.exceptions import CaseActionError, NotAllowed
+from calls.exceptions import NotAllowed
 from learning import services, training
+from learning.exceptions import DatasetRefused, JobRefused
 from learning.models import Dataset, RunState, TrainingRun
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def test_a_run_is_cancelled_while_waiting_or_at_its_next_checkpoint(admin_user, 
     waiting = training.training_run_cancel(run=waiting, admin=admin_user)
     assert waiting.state == RunState.CANCELLED
     assert training.training_run_execute(run_id=waiting.pk).state == RunState.CANCELLED  # never starts
-    with pytest.raises(CaseActionError, match="ended already"):
+    with pytest.raises(JobRefused, match="ended already"):
         training.training_run_cancel(run=waiting, admin=admin_user)
     running = training.training_run_start(admin=admin_user, dataset=dataset, folds=2)
     TrainingRun.objects.filter(pk=running.pk).update(cancel_requested=True)  # the click arrives mid-run
@@ -79,12 +80,12 @@ def test_runs_that_cannot_give_honest_figures_are_refused(admin_user, supervisor
     dataset = imported_ravdess(admin_user, ravdess_dir, actors=2, every=10)
     with pytest.raises(NotAllowed):
         training.training_run_start(admin=supervisor, dataset=dataset, folds=2)
-    with pytest.raises(CaseActionError, match="2 speaker\\(s\\): too few for 2 folds"):
+    with pytest.raises(DatasetRefused, match="2 speaker\\(s\\): too few for 2 folds"):
         training.training_run_start(admin=admin_user, dataset=dataset, folds=2)
-    with pytest.raises(CaseActionError, match="Folds must be from 2 to 10"):
+    with pytest.raises(JobRefused, match="Folds must be from 2 to 10"):
         training.training_run_start(admin=admin_user, dataset=dataset, folds=1)
     pending = Dataset.objects.create(name="pending", source="-", created_by=admin_user)
-    with pytest.raises(CaseActionError, match="not imported"):
+    with pytest.raises(DatasetRefused, match="not imported"):
         training.training_run_start(admin=admin_user, dataset=pending, folds=2)
     assert not TrainingRun.objects.exists()
 

@@ -25,7 +25,7 @@ def test_supervisor_override_wins_and_is_audited(case_factory, supervisor):
     services.case_override_priority(case=case, supervisor=supervisor, score=5, reason="Known test line")
     case.refresh_from_db()
     assert case.priority_base == 5 and case.priority_band == "low"
-    assert case.priority_reasons[0] == "supervisor override: set by a supervisor"
+    assert case.priority_reasons[0] == "supervisor override: Known test line (sunita)"
     event = case.events.get(kind=EventKind.PRIORITY_OVERRIDDEN)
     assert event.actor == supervisor and event.reason == "Known test line" and event.data["to"] == 5
     services.case_override_priority(case=case, supervisor=supervisor, score=None, reason="Cleared")
@@ -109,7 +109,7 @@ def test_every_setting_has_its_own_field_with_help(client, admin_user):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_versions_are_listed_compared_and_restored_in_one_click(client, admin_user, settings):
+def test_versions_are_listed_compared_and_restored_once_confirmed(client, admin_user, settings):
     settings.ANALYSIS_BACKEND = "inprocess"
     client.force_login(admin_user)
     client.submit(reverse("analysis:triage_settings"), data=_settings_form(w_prank=10, note="gentler on pranks"))
@@ -120,7 +120,7 @@ def test_versions_are_listed_compared_and_restored_in_one_click(client, admin_us
     compared = client.get(reverse("analysis:triage_settings_compare") + "?a=2&b=3").content.decode()
     assert "2 settings differ" in compared and "label happy" in compared and "max wait (s)" in compared
     assert client.get(reverse("analysis:triage_settings_compare") + "?a=2&b=99").status_code == 302
-    response = client.submit(reverse("analysis:triage_settings"), "/analysis/triage-settings/1/restore/", follow=True)
+    response = client.submit("/analysis/triage-settings/1/restore/", data={"confirmed": "yes"}, follow=True)
     assert b"v1 restored as v4" in response.content
     restored = TriageSettings.objects.get(version=4)
     assert restored.as_config().to_dict() | {"version": 1} == DEFAULT_CONFIG.to_dict() and restored.note == "restored v1"

@@ -174,7 +174,7 @@ def _evidence(record: dict, stored_steps: dict, config: Any) -> tuple[Any, Any]:
                                 error=s.get("error", "")) for name, s in stored_steps.items()}
     transcription = steps.get(StepName.TRANSCRIPTION)
     if transcription is not None and transcription.state == StepState.DONE:
-        words = pipeline._analyse_words(Transcript.from_dict(transcription.result))
+        words = pipeline.analyse_words(Transcript.from_dict(transcription.result))
         steps[StepName.TEXT] = AnalysisStep(name=StepName.TEXT, state=StepState.DONE, result=words.to_dict())
     analysis = CaseAnalysis(recording=None, steps=steps)
     case = Case(caller_number=record.get("caller_number") or "+919800000000", received_at=timezone.now())

@@ -79,7 +79,7 @@ class FeatureConfig:
 
 
 # Settings of experiments that were tried and not shipped (relative-pitch columns, vocal-tract-
-# length normalisation; results in the README). Metadata that names them is accepted while they
+# length normalisation; results in docs/models.md). Metadata that names them is accepted while they
 # are off; a model trained with one switched on is refused.
 RETIRED_SWITCHES: dict[str, object] = {"pitch_features": False, "vtln_strength": 0.0, "vtln_warp_column": False}
 RETIRED_PARAMETERS = ("f0_min", "f0_max", "vtln_ref_f0")

@@ -149,6 +149,9 @@ class TriageEvidence:
     # version), and whether this recording looked unlike the model's training data.
     acoustic_trust: float = 1.0
     voice_unfamiliar: bool = False
+    # The caller is still on the line: what was heard so far may raise the call, never settle it, so
+    # the score stays provisional (never below a typical genuine call) until the final analysis.
+    in_progress: bool = False
 
     def __post_init__(self) -> None:
         if self.override_score is not None:

@@ -324,7 +324,9 @@ def _against_without_the_voice(evidence: TriageEvidence, config: TriageConfig) -
                               non_emergency.value, model.contribution)
     # the words model speaks against a call as far as it moved it down: trust x (1 - 2p)
     model_against = max(0.0, -model.contribution / model.weight) if model.weight > 0 else 0.0
-    return score, noisy_or((prank.value, non_emergency.value, model_against))
+    # A cue the settings give no weight does not lower the call, so it cannot speak against it either.
+    against = [c.value for c in (prank, non_emergency) if c.weight > 0]
+    return score, noisy_or((*against, model_against))
 
 
 def _moved(c: Component, config: TriageConfig) -> float:
@@ -400,7 +402,7 @@ def triage(
                   distress, severity, abusive, prank, non_emergency, model]
     evidence_base = score_from_values(voice.distress, severity.value, prank.value, bool(abusive.value), config,
                                       non_emergency.value, model.contribution)
-    provisional = not voice.known or words is None
+    provisional = not voice.known or words is None or evidence.in_progress
     override_reason = None
     if evidence.override_score is not None:
         base = float(evidence.override_score)
@@ -414,8 +416,9 @@ def triage(
             # Half-known is not harmless: whatever the known half says, a case whose voice or
             # words are unknown never ranks below a typical genuine call.
             raw = sum(c.contribution for c in components)  # before clamping, so parts add up
-            components.append(Component("unknown_floor", floor, 1.0, floor - raw,
-                                        "analysis incomplete: kept at a typical genuine call's priority"))
+            why = ("call in progress: kept at least at a typical genuine call's priority" if evidence.in_progress
+                   else "analysis incomplete: kept at a typical genuine call's priority")
+            components.append(Component("unknown_floor", floor, 1.0, floor - raw, why))
             base = floor
         neutral_score, against_without_voice = _against_without_the_voice(evidence, config)
         voice_floor = min(floor, neutral_score)

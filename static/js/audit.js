@@ -9,8 +9,15 @@ function choose(name, value) {
 }
 
 document.addEventListener("keydown", (event) => {
-  if (!form || event.target.closest("textarea, select, input[type=text]")) return;
-  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { form.requestSubmit(); return; }
+  if (!form) return;
+  // Ctrl+Enter saves from anywhere, the comment and transcript boxes included: that is where a
+  // supervisor finishes. Only the single-key answers must not fire while typing.
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    form.requestSubmit(form.querySelector('button[type="submit"]:not([name])'));
+    return;
+  }
+  if (event.target.closest("textarea, select, input[type=text]")) return;
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (CATEGORY_KEYS[event.key]) {
     choose("category", CATEGORY_KEYS[event.key]);

@@ -1,6 +1,6 @@
 // The case page: when the case changes, refresh the header from the API and the live panels (the
 // analysis) from their fragments; say what happened when it is something the page cannot refresh.
-import { connectLive } from "./live.js";
+import { connectLive, refreshFetch } from "./live.js";
 
 const root = document.getElementById("case-live");
 const caseId = root.dataset.case;
@@ -10,11 +10,11 @@ const WORDS = {
   note_added: "given a note", audio_added: "given new audio", priority_overridden: "given a new priority",
 };
 // Changes the live panels show by themselves: no notice needed.
-const SELF_REFRESHING = new Set(["analysis", "score_changed"]);
+const SELF_REFRESHING = new Set(["analysis", "score_changed", "live_words"]);
 let lastSeen = null;
 
 async function refreshHeader() {
-  const response = await fetch(`/api/v1/cases/${caseId}/`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const response = await refreshFetch(`/api/v1/cases/${caseId}/`, { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (!response.ok) return null;
   const data = await response.json();
   const status = document.getElementById("case-status");
@@ -33,7 +33,7 @@ async function refreshHeader() {
 async function refreshPanels() {
   const panels = [...document.querySelectorAll(".case-panel[data-live-url]")];
   await Promise.all(panels.map(async (panel) => {
-    const response = await fetch(panel.dataset.liveUrl, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
+    const response = await refreshFetch(panel.dataset.liveUrl, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
     if (!response.ok) return;
     panel.innerHTML = await response.text();
     panel.dataset.refreshed = String(Date.now());
@@ -57,6 +57,11 @@ const stampOf = (data) => JSON.stringify([data.status, data.claimed_by, data.pri
 
 function onChange(message) {
   if (String(message.case) !== caseId) return;
+  if (message.kind === "live_words") {  // words heard but not settled yet: shown as they are, no refresh
+    const tentative = document.getElementById("live-tentative");
+    if (tentative) tentative.textContent = message.tentative || "";
+    return;
+  }
   // A vague "changed" (seen after a reconnect) never hides a notice that said what happened.
   if (!SELF_REFRESHING.has(message.kind) && (message.kind !== "changed" || notice.hidden)) {
     const what = WORDS[message.kind] || "changed";

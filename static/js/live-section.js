@@ -2,7 +2,7 @@
 // about a job a part shows re-fetches the page and swaps that part in, so a reload or a reconnect
 // shows the same thing. A part says what it follows: data-live-kind ("training" or "evaluation") and,
 // for one job only, data-live-job.
-import { connectLive } from "./live.js";
+import { connectLive, refreshFetch } from "./live.js";
 
 const parts = [...document.querySelectorAll("[data-live-kind]")];
 
@@ -12,7 +12,7 @@ function follows(part, message) {
 }
 
 async function refresh() {
-  const response = await fetch(location.href, { credentials: "same-origin" });
+  const response = await refreshFetch(location.href, { credentials: "same-origin" });
   if (!response.ok) return;
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   for (const part of parts) {

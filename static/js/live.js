@@ -3,6 +3,17 @@
 const MAX_DELAY_MS = 15000;
 const PING_EVERY_MS = 20000;
 const SILENT_LIMIT_MS = 45000;
+const SESSION_ENDED = 4401; // calls/ws_security.py CLOSE_SESSION_ENDED
+
+// A page's own background refresh: marked so that it does not count as the person's activity (the
+// session still ends after SESSION_IDLE_MINUTES without a click); a 401 means the session has ended,
+// and the reload turns into the login page.
+export async function refreshFetch(url, options = {}) {
+  const headers = { ...(options.headers || {}), "X-Background-Refresh": "1" };
+  const response = await fetch(url, { credentials: "same-origin", ...options, headers });
+  if (response.status === 401) location.reload();
+  return response;
+}
 
 export function connectLive(path, { onChange, resync }) {
   const indicator = document.getElementById("live-indicator");
@@ -34,7 +45,8 @@ export function connectLive(path, { onChange, resync }) {
       try { message = JSON.parse(event.data); } catch { return; }
       if (message.v === 1 && message.type !== "hello" && message.type !== "pong") onChange(message);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
+      if (event.code === SESSION_ENDED) { location.reload(); return; } // the reload shows the login
       show("reconnecting");
       const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
       attempt += 1;

@@ -1,6 +1,6 @@
 // The operations panel follows the queue live: any change to a case refreshes the figures and the
 // charts (at most every few seconds: a busy evening sends many notices).
-import { connectLive } from "./live.js";
+import { connectLive, refreshFetch } from "./live.js";
 
 const live = document.getElementById("operations-live");
 const EVERY_MS = 5000;
@@ -9,7 +9,7 @@ let pending = null;
 
 async function refresh() {
   last = Date.now();
-  const response = await fetch(location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
+  const response = await refreshFetch(location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
   if (!response.ok) return;
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   const fresh = page.getElementById("operations-live");

@@ -1,7 +1,7 @@
 // The live queue: on any change notice, fetch the window (counts, one page of rows, pager) for the
 // current filters and page, patch changed rows in place, put them in the server's order, highlight
 // what changed, and alert on new critical calls, in the window or not.
-import { alertBanner, askNotificationPermission, beep, connectLive } from "./live.js";
+import { alertBanner, askNotificationPermission, beep, connectLive, refreshFetch } from "./live.js";
 
 const body = document.getElementById("queue-rows");
 const rowsUrl = document.getElementById("queue-window").dataset.rowsUrl;
@@ -38,7 +38,7 @@ function criticalIn(root) {
 }
 
 async function fetchWindow() {
-  const response = await fetch(`${rowsUrl}${location.search}`, {
+  const response = await refreshFetch(`${rowsUrl}${location.search}`, {
     credentials: "same-origin",
     headers: { "X-Requested-With": "fetch" },
   });

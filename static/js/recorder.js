@@ -1,5 +1,7 @@
 // Record a call in the browser (MediaRecorder), play it back, and attach it to the form's `audio`
 // file input, so it uploads like any other file (webm/opus) with recorded_in_browser=1.
+import { formatWhen } from "./when.js";
+
 const TYPES = ["audio/webm;codecs=opus", "audio/webm", "audio/ogg;codecs=opus"];
 
 function setUp(root) {
@@ -78,7 +80,9 @@ function setUp(root) {
     const type = recorder.mimeType || "audio/webm";
     const blob = new Blob(chunks, { type });
     const extension = type.includes("ogg") ? "ogg" : "webm";
-    const name = `browser-recording-${new Date().toISOString().replace(/[:.]/g, "-")}.${extension}`;
+    // Named by the portal's clock (its time zone), as every time on the case page is.
+    const stamp = formatWhen(new Date(), root.dataset.timeZone).replace(" ", "_").replace(/:/g, "-");
+    const name = `browser-recording-${stamp}.${extension}`;
     const transfer = new DataTransfer();
     transfer.items.add(new File([blob], name, { type }));
     fileInput.files = transfer.files;

@@ -20,14 +20,8 @@ import pytest
 # Playwright's sync API runs an event loop in this thread; the test's ORM calls are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    # A synthetic microphone, allowed without a prompt.
-    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402,F401  (the shared browser)
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -88,7 +82,9 @@ def channel_layer_of_our_own():
     layers = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": f"browser-{os.getpid()}-{uuid.uuid4().hex[:6]}"},
+            # the settings' hosts (their socket timeout included), under a prefix of this run's own
+            "CONFIG": dict(settings.CHANNEL_LAYERS["default"]["CONFIG"],
+                           prefix=f"browser-{os.getpid()}-{uuid.uuid4().hex[:6]}"),
         }
     }
     override = override_settings(CHANNEL_LAYERS=layers)
@@ -121,18 +117,6 @@ def live(server, transactional_db):
     if server.process is None:
         server.start()
     yield server
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

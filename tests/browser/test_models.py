@@ -24,6 +24,8 @@ def test_an_admin_compares_and_promotes_a_version(login, off_loop, admin_user, a
     page.get_by_role("link", name="emotion-ravdess-v2").first.click()
     page.fill("#promote-form input[name=reason]", "a week in the shadow of v1")
     page.get_by_role("button", name="Promote").click()
+    expect(page.locator("#promote-warnings")).to_contain_text("lower")  # weaker than the active version
+    page.get_by_role("button", name="Promote it anyway").click()
     expect(page.locator(".alert-success")).to_contain_text("emotion-ravdess-v2 is now the active emotion model")
     expect(page.locator("#activation-history")).to_contain_text("a week in the shadow of v1")
     page.screenshot(path=artifacts / "model-list.png", full_page=True)

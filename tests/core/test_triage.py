@@ -782,7 +782,12 @@ def test_any_incomplete_analysis_keeps_at_least_a_typical_genuine_calls_priority
 
 
 def _prank_without_the_voice(evidence: TriageEvidence, config: TriageConfig) -> float:
-    return component(triage(with_(evidence, acoustic_trust=0.0), config), "prank").value
+    """How strongly the cues against the call (prank, non-emergency) that the settings let count
+    speak against it, together (either may be enough)."""
+    result = triage(with_(evidence, acoustic_trust=0.0), config)
+    found = {c.name: c for c in result.components}  # a silent call has neither
+    cues = [found[name].value for name in ("prank", "non_emergency") if name in found and found[name].weight > 0]
+    return 1.0 - math.prod(1.0 - value for value in cues)
 
 
 @PROPERTY

@@ -7,14 +7,15 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
 from accounts.api_keys import NotAllowedHere, api_key_issue, integration_client_create
+from accounts.management.base import PortalCommand
 from accounts.models import IntegrationClient, User
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Issue an API key to an integration client (a phone system pushing calls in)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from accounts.api_keys import NotAllowedHere, api_key_revoke
+from accounts.management.base import PortalCommand
 from accounts.models import ClientAPIKey, User
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Revoke an API key (by the prefix admins see); requests with it are refused from now on."
 
     def add_arguments(self, parser: CommandParser) -> None:

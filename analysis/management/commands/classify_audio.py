@@ -11,10 +11,12 @@ import json
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+
+from accounts.management.base import PortalCommand
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Classify the speech emotion of audio files with the active emotion model."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--model-dir", default=None, help="model version folder (default: the active one)")
         parser.add_argument("--max-seconds", type=float, default=600.0,
                             help="refuse files longer than this (default 600)")
+
+    def database_needed(self, options: dict[str, Any]) -> bool:
+        return not options.get("model_dir")  # the active version is looked up in the database
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from analysis.selectors import emotion_model_active

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.management.base import PortalCommand
 from core.speech.vosk_models import (
     KNOWN_MODELS,
     ModelError,
@@ -15,9 +16,10 @@ from core.speech.vosk_models import (
 )
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = ("Download an official Vosk model archive into SPEECH_MODELS_DIR, check it and "
             "unpack it safely. Known models: " + ", ".join(KNOWN_MODELS))
+    needs_migrated_database = False  # it reads no table of the portal
 
     def add_arguments(self, parser):
         parser.add_argument("name", nargs="?", help="model name, e.g. vosk-model-small-en-in-0.4")

@@ -1,9 +1,9 @@
-from django.core.management.base import BaseCommand
 
+from accounts.management.base import PortalCommand
 from analysis.dispatch import analysis_resume_unfinished
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Re-dispatch analysis that never finished (e.g. the server stopped mid-way)."
 
     def handle(self, *args, **options):

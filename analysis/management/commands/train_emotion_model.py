@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from accounts.management.base import PortalCommand
 from core.emotion.datasets import DatasetError, default_ravdess_dir
 
 # Command option -> TrainConfig field, for the options that are given.
@@ -20,8 +21,9 @@ TRAIN_OPTIONS = {"epochs": "epochs", "batch_size": "batch_size", "seed": "seed",
                  "ensemble": "ensemble"}
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Train a speech emotion model version, split by speaker, and write it to --out."
+    needs_migrated_database = False  # it reads no table of the portal
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dataset", help="dataset folder (RAVDESS or 112 file names); "

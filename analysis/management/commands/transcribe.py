@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
+from accounts.management.base import PortalCommand
 from core.audio import AudioError, decode
 from core.speech.errors import TranscriptionError, TranscriptionUnavailable
 from core.speech.transcribe import ENGINES, transcribe
@@ -20,8 +20,9 @@ from core.speech.vosk_models import LANGUAGES
 MAX_SECONDS = 2 * 60 * 60
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Transcribe audio files offline (Whisper tiny.en for English, Vosk models, PocketSphinx as the fallback)."
+    needs_migrated_database = False  # it reads no table of the portal
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")

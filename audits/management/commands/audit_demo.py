@@ -10,9 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from accounts.management.base import PortalCommand
 from analysis.dispatch import wait_for_inprocess
 from analysis.management.commands.demo_setup import DEMO_AUDIO
 from audits.models import AuditItem
@@ -31,7 +32,7 @@ EARLIER_CALLS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Demo only: earlier calls of the shift, closed, picked for review, three of them audited."
 
     def handle(self, *args: Any, **options: Any) -> None:

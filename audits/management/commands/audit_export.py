@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from accounts.management.base import PortalCommand
 from audits.export import write_export
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Write the audited calls and their labels as a dataset archive the importer reads."
 
     def add_arguments(self, parser: CommandParser) -> None:

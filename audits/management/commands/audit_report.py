@@ -7,8 +7,9 @@ import json
 from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from accounts.management.base import PortalCommand
 from audits.metrics import DashboardFilter, dashboard_figures
 
 
@@ -19,7 +20,7 @@ def _date(value: str) -> date:
         raise CommandError(f"'{value}' is not a date (YYYY-MM-DD).") from exc
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Print the audit dashboard's figures (prank false positives first)."
 
     def add_arguments(self, parser: CommandParser) -> None:

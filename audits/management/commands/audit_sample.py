@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
+from accounts.management.base import PortalCommand
 from audits.services import audit_items_sample_past
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Pick past closed calls for supervisors' review, by the same rules as new ones."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
+from accounts.management.base import PortalCommand
 from backups.services import BackupError, backup_create
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Back up every row of the database (one consistent snapshot) and every file of MEDIA_ROOT."
 
     def add_arguments(self, parser: CommandParser) -> None:

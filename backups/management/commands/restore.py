@@ -6,15 +6,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from accounts.management.base import PortalCommand
 from backups.services import BackupError, backup_restore
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = ("Restore a backup onto an empty database (one without tables is migrated first), after "
             "checking every file of the archive against its manifest. Refuses a database with data "
             "unless --force, which replaces everything in it.")
+    needs_migrated_database = False  # it migrates a database without tables itself
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("archive", type=Path)

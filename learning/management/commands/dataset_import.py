@@ -6,16 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files import File
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from calls.exceptions import CaseActionError
+from accounts.management.base import PortalCommand
+from calls.exceptions import ActionRefused
 from learning import services
 from learning.models import ImportState
 
 from ._output import admin_user, dumps
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Import a dataset (archive or server folder) in this process and print its report."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,7 +41,7 @@ class Command(BaseCommand):
             else:
                 dataset = services.dataset_create(admin=admin, name=opts["name"], folder=opts["folder"],
                                                   background=False)
-        except CaseActionError as exc:
+        except ActionRefused as exc:
             raise CommandError(str(exc)) from exc
         dataset = services.dataset_import_run(dataset_id=dataset.pk)
         result = {"id": dataset.pk, "name": dataset.name, "state": dataset.state, "scheme": dataset.scheme,

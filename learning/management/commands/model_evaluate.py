@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from accounts.management.base import PortalCommand
 from analysis.models import EmotionModelVersion
-from calls.exceptions import CaseActionError
+from calls.exceptions import ActionRefused
 from learning.evaluation import evaluation_execute, evaluation_start
 from learning.models import Dataset, RunState
 
 from ._output import admin_user, dumps
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Judge model versions on a dataset's unheard speakers in this process (as the compare page does)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         try:
             evaluation = evaluation_start(admin=admin_user(opts["user"]), versions=versions, dataset=dataset,
                                           background=False)
-        except CaseActionError as exc:
+        except ActionRefused as exc:
             raise CommandError(str(exc)) from exc
         evaluation = evaluation_execute(evaluation_id=evaluation.pk)
         if evaluation.state != RunState.DONE:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from accounts.management.base import PortalCommand
 from analysis.models import EmotionModelVersion
 
 from ._output import dumps, version_dict
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "List the registered emotion model versions, their figures on unseen speakers, and the active one."
 
     def add_arguments(self, parser: CommandParser) -> None:

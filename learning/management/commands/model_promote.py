@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from accounts.management.base import PortalCommand
 from analysis.services import emotion_model_promote
-from calls.exceptions import CaseActionError
+from calls.exceptions import ActionRefused
 
 from ._output import admin_user, dumps, version_dict, version_named
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Make a registered emotion model version the active one (recorded with who and why)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,6 +26,6 @@ class Command(BaseCommand):
         version = version_named(opts["name"])
         try:
             emotion_model_promote(version=version, admin=admin_user(opts["user"]), reason=opts["reason"])
-        except CaseActionError as exc:
+        except ActionRefused as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(dumps(version_dict(version)) if opts["json"] else f"{version.name} is now active.")

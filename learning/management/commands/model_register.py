@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from accounts.management.base import PortalCommand
 from analysis.services import emotion_model_register
-from calls.exceptions import CaseActionError
+from calls.exceptions import ActionRefused
 
 from ._output import dumps, version_dict
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Register an emotion model version folder (made by train_emotion_model) so it can be promoted."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,6 +24,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             version = emotion_model_register(folder=Path(opts["folder"]))
-        except CaseActionError as exc:
+        except ActionRefused as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(dumps(version_dict(version)) if opts["json"] else f"Registered {version.name}.")

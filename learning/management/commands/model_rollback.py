@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from accounts.management.base import PortalCommand
 from analysis.services import emotion_model_rollback
-from calls.exceptions import CaseActionError
+from calls.exceptions import ActionRefused
 
 from ._output import admin_user, dumps, version_dict
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Make the emotion model version that was active before the current one active again."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             activation = emotion_model_rollback(admin=admin_user(opts["user"]), reason=opts["reason"])
-        except CaseActionError as exc:
+        except ActionRefused as exc:
             raise CommandError(str(exc)) from exc
         version = activation.version
         self.stdout.write(dumps(version_dict(version)) if opts["json"] else f"{version.name} is active again.")

@@ -6,17 +6,18 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from accounts.management.base import PortalCommand
 from analysis.selectors import emotion_model_figures
-from calls.exceptions import CaseActionError
+from calls.exceptions import ActionRefused
 from learning import training
 from learning.models import Dataset, RunState
 
 from ._output import admin_user, dumps
 
 
-class Command(BaseCommand):
+class Command(PortalCommand):
     help = "Train a Whisper-encoder head on an imported dataset in this process (as a page-started run does)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,7 +38,7 @@ class Command(BaseCommand):
                                               check_dataset=_dataset(opts["check"]) if opts["check"] else None,
                                               held_out_speakers=opts["held_out"],
                                               background=False)
-        except CaseActionError as exc:
+        except ActionRefused as exc:
             raise CommandError(str(exc)) from exc
         run = training.training_run_execute(run_id=run.pk)
         if run.state != RunState.DONE or run.version is None:

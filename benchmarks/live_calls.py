@@ -1,0 +1,274 @@
+"""Live calls in real time: N calls at once, each streamed as a phone system streams it, followed by
+the live worker (live.worker) in this process.
+
+Each call: a lead-in, a key phrase (the emergency), more words; spoken by festival and espeak-ng
+voices, through an 8 kHz mu-law telephone channel, written to the stream's spool in 20 ms frames at
+real time, flushed every LIVE_FLUSH_SECONDS as the ingress does. Printed, per number of calls:
+
+- time to flag: from the end of the key phrase to the case at HIGH or CRITICAL with a word of the
+  phrase in its reasons (p50/p95), beside the after-upload path (call length + the batch analysis);
+- how far committed words trail speech: from the end of a word in the call to the reading that
+  first holds it (p50/p95), and the worst "words behind" the worker reported;
+- WER of the live words and of the offline transcript (beam 5, the batch engine) against the script;
+- CPU seconds per second of call audio, and how many calls one core follows in real time;
+- resident memory.
+
+Usage: benchmarks/live_calls.py [--calls 1,2,4,8] [--out live_calls]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._django import write_results  # noqa: E402
+from benchmarks.callset import channel, portal, synth  # noqa: E402
+
+# (lead-in, key phrase, the words that must be quoted, the rest, voice)
+CALLS = [
+    ("Hello, is this the police control room? I am calling from Sector 14 near the bus stand.",
+     "My father has collapsed and he is not breathing.", ("breathing", "collapsed"),
+     "Please send an ambulance quickly, we are on the second floor.", ("festival", "kal_diphone")),
+    ("Hello, hello, can you hear me? I am on Station Road in Lucknow.",
+     "There is a fire in the building next to my house.", ("fire",),
+     "People are still inside, please send the fire brigade.", ("festival", "cmu_us_slt_arctic_hts")),
+    ("Sir, please listen, I am calling from the market in Karol Bagh.",
+     "A man has a knife and he is attacking people.", ("knife", "attacking"),
+     "Two people are hurt, send the police now.", ("espeak", "en-us")),
+    ("Hello, I am on the highway near the toll plaza outside Jaipur.",
+     "A truck hit a car and the driver is bleeding badly.", ("bleeding", "hit"),
+     "He is trapped inside the car, we need an ambulance.", ("festival", "ked_diphone")),
+    ("Hello, this is Meena from Gali number three, Shahdara.",
+     "A snake bit my son and his leg is swelling.", ("snake", "bit"),
+     "He is eight years old, please tell me what to do.", ("espeak", "en-gb")),
+    ("Hello, control room? I am near the railway crossing in Thane.",
+     "Someone is breaking into my house right now.", ("breaking",),
+     "I am hiding in the bathroom with my children.", ("festival", "kal_diphone")),
+    ("Please help me, I am calling from the village near Nashik.",
+     "My husband drank poison and he is vomiting.", ("poison", "vomiting"),
+     "He is not answering me, please send someone fast.", ("festival", "cmu_us_slt_arctic_hts")),
+    ("Hello sir, I am at the lake behind the temple in Bhopal.",
+     "A child is drowning in the water.", ("drowning", "water"),
+     "Nobody here can swim, please come quickly.", ("espeak", "en-us+f3")),
+]
+GAP_SECONDS = 0.4
+
+
+@dataclass
+class RenderedLiveCall:
+    pcm: bytes  # 8 kHz 16-bit PCM, as the ingress writes it
+    seconds: float
+    key_end: float  # seconds into the call at which the key phrase ends
+    quoted: tuple[str, ...]
+    reference: str
+
+
+def _speak(text: str, voice: tuple[str, str]) -> np.ndarray:
+    engine, name = voice
+    return synth.espeak(text, name, 150) if engine == "espeak" else synth.festival(text, name)
+
+
+def render(lead: str, key: str, quoted: tuple[str, ...], rest: str, voice: tuple[str, str]) -> RenderedLiveCall:
+    gap = np.zeros(int(GAP_SECONDS * channel.WIDE_RATE), np.float32)
+    parts = [np.zeros(channel.WIDE_RATE // 2, np.float32), _speak(lead, voice), gap, _speak(key, voice)]
+    key_end = sum(p.size for p in parts) / channel.WIDE_RATE
+    wide = np.concatenate(parts + [gap, _speak(rest, voice), np.zeros(channel.WIDE_RATE, np.float32)])
+    narrow = channel.band_limit(channel.resample(wide, channel.WIDE_RATE, channel.PHONE_RATE))
+    narrow = narrow * np.float32(0.7 / (float(np.max(np.abs(narrow))) or 1.0))
+    heard = channel.mulaw_decode(channel.mulaw_encode(narrow))
+    pcm = (np.clip(heard, -1, 1) * 32767).astype("<i2").tobytes()
+    return RenderedLiveCall(pcm=pcm, seconds=len(pcm) / 2 / channel.PHONE_RATE, key_end=key_end, quoted=quoted,
+                            reference=f"{lead} {key} {rest}")
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 2) if values else None
+
+
+async def _stream(stream, call: RenderedLiveCall, started: float) -> None:
+    """Write the call's audio as the ingress does: 20 ms frames, on disk every LIVE_FLUSH_SECONDS."""
+    from django.conf import settings
+
+    from live import services
+
+    chunk = int(settings.LIVE_FLUSH_SECONDS * channel.PHONE_RATE) * 2
+    for at in range(0, len(call.pcm), chunk):
+        due = started + (at + chunk) / 2 / channel.PHONE_RATE
+        await asyncio.sleep(max(0.0, due - time.time()))
+        part = call.pcm[at:at + chunk]
+        await asyncio.to_thread(services.stream_write, stream_id=stream.pk, audio_name=stream.audio_name, pcm=part,
+                                frames=len(part) // 320, received=len(part))
+    await asyncio.to_thread(services.stream_finish, stream_id=stream.pk)
+
+
+def _flag_time(case_id: int, quoted: tuple[str, ...]) -> bool:
+    from calls.models import Case
+
+    case = Case.objects.get(pk=case_id)
+    reasons = " ".join(case.priority_reasons).lower()
+    return case.priority_band in ("high", "critical") and any(word in reasons for word in quoted)
+
+
+async def _watch(cases: dict[int, RenderedLiveCall], started: float, flagged: dict[int, float], done: asyncio.Event):
+    while not done.is_set():
+        for case_id, call in cases.items():
+            if case_id not in flagged and await asyncio.to_thread(_flag_time, case_id, call.quoted):
+                flagged[case_id] = time.time() - started - call.key_end
+        await asyncio.sleep(0.1)
+
+
+def run_calls(calls: list[RenderedLiveCall], user) -> dict:
+    import psutil
+    from django.db import connections
+
+    from analysis.models import LiveReading
+    from live import services
+    from live.protocol import StreamStart
+    from live.worker import LiveWorker
+
+    worker = LiveWorker()
+    loop_ready = threading.Event()
+    holder: dict = {}
+
+    def worker_thread() -> None:
+        async def main():
+            stop = asyncio.Event()
+            holder["stop"], holder["loop"] = stop, asyncio.get_running_loop()
+            loop_ready.set()
+            await worker.run(stop=stop, poll_seconds=0.2)
+        asyncio.run(main())
+        connections.close_all()
+
+    thread = threading.Thread(target=worker_thread, daemon=True)
+    thread.start()
+    loop_ready.wait()
+    process = psutil.Process()
+    cpu_before = sum(process.cpu_times()[:2])
+    tag = f"{int(time.time() * 1000)}"
+    streams = [services.stream_open(client=user, start=StreamStart(call_id=f"bench-{tag}-{i}", encoding="l16",
+                                                                   sample_rate=8000, caller_number="9876543210"),
+                                    ingress="websocket") for i in range(len(calls))]
+    started = time.time()
+
+    async def drive():
+        flagged: dict[int, float] = {}
+        done = asyncio.Event()
+        watcher = asyncio.create_task(_watch({s.case_id: c for s, c in zip(streams, calls, strict=True)},
+                                             started, flagged, done))
+        await asyncio.gather(*(_stream(s, c, started) for s, c in zip(streams, calls, strict=True)))
+        for _ in range(600):  # the worker's last pass and reading after the hang-up
+            await asyncio.sleep(0.1)
+            if not worker.tasks:
+                break
+        await asyncio.sleep(0.5)
+        done.set()
+        await watcher
+        return flagged
+
+    flagged = asyncio.run(drive())
+    elapsed = time.time() - started
+    cpu = sum(process.cpu_times()[:2]) - cpu_before
+    holder["loop"].call_soon_threadsafe(holder["stop"].set)
+    thread.join(30)
+
+    lags, behind, live_text = [], [], []
+    for stream in streams:
+        readings = list(LiveReading.objects.filter(case_id=stream.case_id).order_by("pk"))
+        final = readings[-1].words if readings else []
+        for index, word in enumerate(final):
+            first = next(r for r in readings if len(r.words) > index)
+            lags.append(first.created_at.timestamp() - (started + word["end"]))
+        behind += [r.behind_seconds for r in readings]
+        live_text.append(" ".join(w["word"] for w in final))
+    audio_seconds = sum(c.seconds for c in calls)
+    return {
+        "calls": len(calls), "elapsed_s": round(elapsed, 1), "audio_s": round(audio_seconds, 1),
+        "flag_s": [round(flagged[s.case_id], 2) if s.case_id in flagged else None for s in streams],
+        "commit_lag_s": {"p50": _percentile(lags, 50), "p95": _percentile(lags, 95), "words": len(lags)},
+        "behind_max_s": round(max(behind), 2) if behind else None,
+        "cpu_s_per_audio_s": round(cpu / audio_seconds, 3),
+        "rss_mb": round(process.memory_info().rss / 2**20),
+        "live_text": live_text,
+    }
+
+
+def offline(calls: list[RenderedLiveCall]) -> dict:
+    """The after-upload path on the same calls: the batch transcriber (beam 5) and the voice."""
+    from analysis import pipeline
+    from core.speech.whisper import WhisperEngine
+
+    engine = WhisperEngine()
+    texts, seconds = [], []
+    for call in calls:
+        samples = channel.resample(np.frombuffer(call.pcm, "<i2").astype(np.float32) / 32768, 8000, 16000)
+        begun = time.perf_counter()
+        texts.append(engine.run(samples)[0])
+        pipeline.classify_samples(samples)
+        seconds.append(time.perf_counter() - begun)
+    return {"texts": texts, "analysis_s": seconds}
+
+
+def wer(references: list[str], hypotheses: list[str]) -> float:
+    import jiwer
+
+    from benchmarks.callset.mishears import normalise
+
+    return round(jiwer.wer([normalise(r) for r in references], [normalise(h) or "-" for h in hypotheses]), 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", default="1,2,4,8", help="numbers of concurrent calls (default 1,2,4,8)")
+    parser.add_argument("--out", default="live_calls")
+    args = parser.parse_args()
+    portal.setup()
+    from accounts.api_keys import api_key_issue, integration_client_create
+    from accounts.models import User
+
+    admin, _ = User.objects.get_or_create(username="live-bench-admin", defaults={"role": "admin"})
+    client = integration_client_create(admin=admin, name=f"live-bench-{int(time.time())}")
+    api_key_issue(admin=admin, client=client, name="bench")
+    rendered = [render(*spec) for spec in CALLS]
+    after_upload = offline(rendered)
+    results = []
+    for n in [int(x) for x in args.calls.split(",")]:
+        calls = [rendered[i % len(rendered)] for i in range(n)]
+        run = run_calls(calls, client.user)
+        flags = [f for f in run["flag_s"] if f is not None]
+        run["time_to_flag_s"] = {"p50": _percentile(flags, 50), "p95": _percentile(flags, 95),
+                                 "flagged": len(flags), "of": n}
+        run["wer_live"] = wer([c.reference for c in calls], run.pop("live_text"))
+        run["wer_offline"] = wer([c.reference for c in calls], [after_upload["texts"][i % len(rendered)]
+                                                                for i in range(n)])
+        run["calls_per_core_realtime"] = round(1 / run["cpu_s_per_audio_s"], 1) if run["cpu_s_per_audio_s"] else None
+        results.append(run)
+        print(f"{n} calls: time to flag p50 {run['time_to_flag_s']['p50']} s, p95 {run['time_to_flag_s']['p95']} s "
+              f"({len(flags)}/{n} flagged); committed words behind speech p50 {run['commit_lag_s']['p50']} s, "
+              f"p95 {run['commit_lag_s']['p95']} s (worst reported {run['behind_max_s']} s); "
+              f"WER live {run['wer_live']} vs offline {run['wer_offline']}; "
+              f"CPU {run['cpu_s_per_audio_s']} s per audio s ({run['calls_per_core_realtime']} calls per core); "
+              f"RSS {run['rss_mb']} MB", flush=True)
+    upload = [c.seconds + s for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
+    key_to_end = [c.seconds + s - c.key_end for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
+    summary: dict[str, Any] = {"after_upload": {"call_plus_analysis_s": {"p50": _percentile(upload, 50), "p95": _percentile(upload, 95)},
+                                "from_key_phrase_end_s": {"p50": _percentile(key_to_end, 50),
+                                                          "p95": _percentile(key_to_end, 95)}},
+               "runs": results, "calls": [{"seconds": round(c.seconds, 1), "key_end": round(c.key_end, 1)}
+                                          for c in rendered]}
+    print(f"after upload: from the key phrase's end to a verdict p50 {summary['after_upload']['from_key_phrase_end_s']['p50']} s,"
+          f" p95 {summary['after_upload']['from_key_phrase_end_s']['p95']} s (the rest of the call + the analysis)")
+    print(f"wrote {write_results(args.out, summary)}")
+
+
+if __name__ == "__main__":
+    main()
