@@ -11,6 +11,8 @@ from .models import (
     SupersededPrediction,
     TriageScore,
     TriageSettings,
+    WordsModelActivation,
+    WordsModelVersion,
 )
 
 
@@ -57,3 +59,15 @@ class ShadowPredictionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 @admin.register(SupersededPrediction)
 class SupersededPredictionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("superseded_at", "model_version", "recording", "superseded_by")
+
+
+@admin.register(WordsModelVersion)
+class WordsModelVersionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Versions are registered by migrate or a training run and never edited; promote them on the Models page."""
+
+    list_display = ("name", "registered_at", "registered_by", "artefact_sha256")
+
+
+@admin.register(WordsModelActivation)
+class WordsModelActivationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ("activated_at", "action", "version", "activated_by", "reason")

@@ -20,7 +20,7 @@ class AnalysisConfig(AppConfig):
             receivers.on_recording_attached, dispatch_uid="analysis.recording_attached"
         )
         signals.emotion_step_reset.connect(receivers.on_emotion_step_reset, dispatch_uid="analysis.emotion_step_reset")
-        signals.voice_trust_changed.connect(receivers.on_voice_trust_changed, dispatch_uid="analysis.voice_trust")
+        signals.model_trust_changed.connect(receivers.on_model_trust_changed, dispatch_uid="analysis.model_trust")
         signals.triage_settings_saved.connect(
             receivers.on_triage_settings_saved, dispatch_uid="analysis.triage_settings_saved"
         )
@@ -32,5 +32,7 @@ class AnalysisConfig(AppConfig):
 
 def _register_shipped_models(**kwargs: Any) -> None:
     from .services import emotion_models_register_shipped
+    from .words_registry import words_models_register_shipped
 
     emotion_models_register_shipped()
+    words_models_register_shipped()

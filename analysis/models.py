@@ -261,3 +261,39 @@ class LiveReading(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Live reading of case #{self.case_id} at {self.heard_seconds:.1f} s"
+
+
+class WordsModelVersion(AppendOnlyModel):
+    """A registered words model version (core.text.words_model): immutable, its folder's metadata
+    copied in when registered, its artefact's sha256 checked again whenever it is loaded."""
+
+    name = models.CharField(max_length=128, unique=True)
+    path = models.CharField(max_length=500, help_text="The version's folder (relative to the project when shipped).")
+    artefact_sha256 = models.CharField(max_length=64)
+    metadata = models.JSONField(help_text="metadata.json as registered: training data, figures, lineage.")
+    registered_at = models.DateTimeField(default=timezone.now)
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+
+    class Meta:
+        ordering = ["-registered_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WordsModelActivation(AppendOnlyModel):
+    """Who made which words version the one the text step uses, when and why. The latest row is in
+    force; with none, the version in WORDS_MODEL_DIR is used."""
+
+    version = models.ForeignKey(WordsModelVersion, on_delete=models.PROTECT, related_name="activations")
+    action = models.CharField(max_length=16, choices=ActivationAction.choices)
+    reason = models.TextField()
+    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    activated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-activated_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.version} by {self.activated_by} at {self.activated_at:%Y-%m-%d %H:%M}"

@@ -240,9 +240,12 @@ _words_model: dict[str, Any] = {}
 
 
 def words_model() -> Any:
-    """The installed words model (settings.WORDS_MODEL_DIR), loaded once; None when there is none or
-    it cannot be read (then the lexicon alone reads the words, and the log says why)."""
-    folder = settings.WORDS_MODEL_DIR
+    """The words model in use (the version an admin promoted last, else WORDS_MODEL_DIR), loaded once
+    per folder; None when there is none or it cannot be read (then the lexicon alone reads the words,
+    and the log says why)."""
+    from .words_registry import words_model_active_folder
+
+    folder = words_model_active_folder()
     if not folder:
         return None
     if folder not in _words_model:

@@ -35,7 +35,7 @@ def on_triage_settings_saved(sender: type[TriageSettings], **kwargs: Any) -> Non
     transaction.on_commit(dispatch.open_cases_rescore_dispatch)
 
 
-def on_voice_trust_changed(sender: Any, *, model_version: str, **kwargs: Any) -> None:
+def on_model_trust_changed(sender: Any, *, model_version: str, **kwargs: Any) -> None:
     transaction.on_commit(dispatch.open_cases_rescore_dispatch)
 
 

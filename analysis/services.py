@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -57,6 +58,7 @@ from .selectors import (
     triage_config_active,
     triage_settings_config,
 )
+from .words_registry import words_model_trust
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ def case_evidence(case: Case, config: TriageConfig, analysis: CaseAnalysis) -> T
         acoustic_trust=acoustic_trust(emotion_model_reliability(emotion.model_version)) if emotion else 0.0,
         voice_unfamiliar=bool(emotion and emotion.unfamiliar),
         emotion_failed=analysis.state(StepName.EMOTION) == StepState.FAILED,
-        words=(WordEvidence.from_text_analysis(words) if words is not None
+        words=(_word_evidence(words) if words is not None
                else WordEvidence(no_speech=True) if analysis.silent_recording else None),
         transcription_failed=analysis.state(StepName.TRANSCRIPTION) in (StepState.FAILED, StepState.UNAVAILABLE),
         confirmed_prank_count=confirmed_prank_count(case, config.prank_history_days),
@@ -78,6 +80,16 @@ def case_evidence(case: Case, config: TriageConfig, analysis: CaseAnalysis) -> T
         override_reason=_override_reason(case) if case.priority_override is not None else "",
         in_progress=analysis.live is not None,
     )
+
+
+def _word_evidence(words: TextAnalysis) -> WordEvidence:
+    """The words' evidence, the words model followed as far as its version is trusted now (its
+    audited agreement once there is enough of it; a stored reading carries its held-out trust)."""
+    evidence = WordEvidence.from_text_analysis(words)
+    version = (words.model or {}).get("version")
+    if evidence.model_p_emergency is None or not version:
+        return evidence
+    return replace(evidence, model_trust=words_model_trust(str(version), stored=evidence.model_trust)[0])
 
 
 def _override_reason(case: Case) -> str:
@@ -369,5 +381,5 @@ def audited_reliability_record(*, model_version: str, interval: AucInterval) -> 
         if abs(acoustic_trust(emotion_model_reliability(model_version)) - trust_before) >= 0.005:
             logger.info("Trust in %s's voice now from %d audited calls: re-scoring the open cases", model_version,
                         interval.positives + interval.negatives)
-            signals.voice_trust_changed.send(sender=AuditedReliability, model_version=model_version)
+            signals.model_trust_changed.send(sender=AuditedReliability, model_version=model_version)
     return row

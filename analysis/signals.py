@@ -10,6 +10,6 @@ triage_settings_saved = Signal()
 #: step was reset; the job runs in the background after the commit (analysis.receivers).
 emotion_step_reset = Signal()
 
-#: The supervisors' audits changed how far a model version's voice is trusted (kwargs:
-#: model_version): the open cases are re-scored in the background (analysis.receivers).
-voice_trust_changed = Signal()
+#: The supervisors' audits changed how far a model version (its voice, or a words model) is trusted
+#: (kwargs: model_version): the open cases are re-scored in the background (analysis.receivers).
+model_trust_changed = Signal()

@@ -21,7 +21,7 @@ from core.triage.policy import typical_genuine_score
 
 from .models import INCIDENT_CHOICES, Audit, AuditCategory, AuditItem
 from .sampling import SamplingConfig, reasons_for, sampling_config, uniform_draw
-from .trust import voice_trust_refresh
+from .trust import voice_trust_refresh, words_trust_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ def audit_record(
         transaction.on_commit(lambda: broadcast.send_to_group(AUDIT_GROUP, "audit.changed", item=item.pk))
         version = item.model_version
         transaction.on_commit(lambda: voice_trust_refresh(model_version=version))
+        transaction.on_commit(lambda: words_trust_refresh(item_id=item.pk))
     return audit
 
 

@@ -14,7 +14,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
-from analysis.models import EmotionModelVersion
+from analysis.models import EmotionModelVersion, WordsModelVersion
 from learning.models import DatasetClip
 
 
@@ -40,7 +40,9 @@ def _dataset_clips(using: str) -> set[str]:
 def _model_folders(using: str) -> set[str]:
     media = Path(settings.MEDIA_ROOT).resolve()
     found = set()
-    for stored in EmotionModelVersion._base_manager.using(using).values_list("path", flat=True):
+    stored_paths = [*EmotionModelVersion._base_manager.using(using).values_list("path", flat=True),
+                    *WordsModelVersion._base_manager.using(using).values_list("path", flat=True)]
+    for stored in stored_paths:
         folder = Path(stored) if Path(stored).is_absolute() else Path(settings.BASE_DIR) / stored
         try:
             found.add(folder.resolve().relative_to(media).as_posix() + "/")

@@ -296,8 +296,10 @@ def _warnings(manifest: Manifest) -> list[str]:
 
 
 def _model_folders_missing() -> dict[str, str]:
-    from analysis.models import EmotionModelVersion
+    from analysis.models import EmotionModelVersion, WordsModelVersion
     from analysis.selectors import emotion_model_folder
+    from analysis.words_registry import words_model_folder
 
-    return {version.name: str(folder) for version in EmotionModelVersion.objects.all()
-            if not (folder := emotion_model_folder(version)).is_dir()}
+    folders = [(v.name, emotion_model_folder(v)) for v in EmotionModelVersion.objects.all()]
+    folders += [(v.name, words_model_folder(v)) for v in WordsModelVersion.objects.all()]
+    return {name: str(folder) for name, folder in folders if not folder.is_dir()}

@@ -185,6 +185,9 @@ SPEECH_MODELS_DIR = Path(
 EXTRA_LEXICON_DIR = env.str("EXTRA_LEXICON_DIR", default="") or None
 # The words model (core/text/words_model.py) beside the lexicon; "" turns it off.
 WORDS_MODEL_DIR = env.str("WORDS_MODEL_DIR", default=str(BASE_DIR / "ml_models" / "words-v1"))
+# What a words training run learns from beside the audited calls (tuning.jsonl) and is judged on
+# (heldout.jsonl): the call benchmark's parts (benchmarks/train_words_model.py --export-data).
+WORDS_TRAINING_DATA_DIR = env.str("WORDS_TRAINING_DATA_DIR", default=str(BASE_DIR / "ml_models" / "words-data"))
 
 # Supervisors' audits: the share of all closed calls picked at random (APCO/NENA: at least 2 %),
 # the share of picked calls reviewed twice (blind), the emotion top-two margin below which a
@@ -225,6 +228,7 @@ CELERY_TASK_ROUTES = {
     "analysis.dispatch_forgotten": {"queue": "emotion"},
     "learning.import_dataset": {"queue": "words"},  # long work, like a transcription
     "learning.train_model": {"queue": "words"},
+    "learning.train_words_model": {"queue": "words"},
     "learning.evaluate_models": {"queue": "words"},
 }
 # Every 15 s, hand over again any analysis whose hand-over was lost between the commit and the

@@ -17,6 +17,11 @@ class PromoteForm(ActivationForm):
                                    help_text="Each replaced result is kept; the new scores arrive in the background.")
 
 
+class WordsTrainingForm(forms.Form):
+    note = forms.CharField(max_length=300, required=False,
+                           widget=forms.TextInput(attrs={"placeholder": "what this run is for (optional)"}))
+
+
 class CompareForm(forms.Form):
     a = forms.IntegerField(min_value=1)
     b = forms.IntegerField(min_value=1)

@@ -35,6 +35,7 @@ def job_announce(job: BackgroundJob) -> None:
 IMPORT_DATASET = "learning.import_dataset"
 TRAIN_MODEL = "learning.train_model"
 EVALUATE_MODELS = "learning.evaluate_models"
+TRAIN_WORDS_MODEL = "learning.train_words_model"
 
 
 def job_dispatch(*, task: str, job_id: int, run: Callable[[], Any]) -> None:

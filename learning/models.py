@@ -138,6 +138,24 @@ class Evaluation(BackgroundJob):
         return f"Evaluation {self.pk} on {self.dataset}"
 
 
+class WordsTrainingRun(BackgroundJob):
+    """One training of the words model: the benchmark's tuning part plus every audited call's words,
+    with the supervisors' answers as labels; judged on the benchmark's held-out part. Its result is
+    an immutable registered words version."""
+
+    note = models.CharField(max_length=300, blank=True)
+    audited_calls = models.PositiveIntegerField(default=0, help_text="Audited calls whose words it learned from.")
+    version = models.ForeignKey("analysis.WordsModelVersion", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    KIND = "words_training"
+
+    class Meta(BackgroundJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Words training run {self.pk}"
+
+
 class ClipChange(AppendOnlyModel):
     """A relabelling or an exclusion of a clip, logged; the clip itself never changes. The latest
     change of a clip says its label and whether training uses it."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, words_views
 
 app_name = "learning"
 
@@ -14,6 +14,10 @@ urlpatterns = [
     path("models/<int:pk>/promote/", views.model_promote, name="model_promote"),
     path("models/<int:pk>/challenger/", views.model_challenger, name="model_challenger"),
     path("evaluations/<int:pk>/<int:version>/confusion.png", views.evaluation_confusion, name="evaluation_confusion"),
+    path("words-models/", words_views.words_model_list, name="words_model_list"),
+    path("words-models/train/", words_views.words_model_train, name="words_model_train"),
+    path("words-models/rollback/", words_views.words_model_rollback_view, name="words_model_rollback"),
+    path("words-models/<int:pk>/promote/", words_views.words_model_promote_view, name="words_model_promote"),
     path("datasets/", views.dataset_list, name="dataset_list"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
     path("datasets/<int:pk>/chart.png", views.dataset_chart, name="dataset_chart"),

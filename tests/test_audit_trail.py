@@ -12,6 +12,7 @@ appending is how history grows; every row that was there must still be there, un
 from __future__ import annotations
 
 import json
+import shutil
 from urllib.parse import urlencode
 
 import pytest
@@ -26,6 +27,7 @@ from django.test import Client
 
 from analysis import services as analysis_services
 from analysis.models import EmotionModelVersion, ShadowPrediction, SupersededPrediction
+from analysis.words_registry import words_model_promote, words_model_register
 from audits import services as audit_services
 from audits.models import AuditItem
 from calls import services
@@ -85,6 +87,11 @@ def history(case_factory, upload, users, media_root):
                                       original_name="x.wav", label="angry", speaker="1", gender="female",
                                       duration_s=1.0)
     learning_services.clip_change(clip=clip, admin=admin, label="calm", excluded=False, reason="relabelled")
+    words_folder = media_root / "models" / "words-trail"
+    shutil.copytree(django_settings.BASE_DIR / "ml_models" / "words-v1", words_folder)
+    words_meta = json.loads((words_folder / "metadata.json").read_text())
+    (words_folder / "metadata.json").write_text(json.dumps({**words_meta, "version": "words-trail"}))
+    words_model_promote(version=words_model_register(folder=words_folder, user=admin), admin=admin, reason="trail")
     empty = [_label(m) for m in APPEND_ONLY if not m.objects.exists()]
     assert not empty, f"make a row of {empty} here: every append-only model must be tried"
     return {"case": case, "recording": recording, "item": item, "users": users}

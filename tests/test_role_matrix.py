@@ -41,6 +41,10 @@ REQUIRED_ROLE = {
     "learning:model_confusion": ("admin", "get"),
     "learning:model_promote": ("admin", "post"),
     "learning:model_challenger": ("admin", "post"),
+    "learning:words_model_list": ("admin", "get"),
+    "learning:words_model_train": ("admin", "post"),
+    "learning:words_model_rollback": ("admin", "post"),
+    "learning:words_model_promote": ("admin", "post"),
     "learning:dataset_list": ("admin", "get"),
     "learning:dataset_detail": ("admin", "get"),
     "learning:dataset_chart": ("admin", "get"),
@@ -104,7 +108,7 @@ def test_every_url_is_in_the_matrix():
 
 
 def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
-    from analysis.models import EmotionModelVersion
+    from analysis.models import EmotionModelVersion, WordsModelVersion
 
     if "recordings/<int:pk>/<str:which>" in route:
         pk = recording_id
@@ -112,6 +116,8 @@ def _path(route: str, case_id: int, recording_id: int, item_id: int = 0) -> str:
         pk = item_id
     elif route.startswith(("learning/models/<int:pk>", "api/v1/models/<int:pk>")):
         pk = EmotionModelVersion.objects.get(name="emotion-ravdess-v2").pk
+    elif route.startswith("learning/words-models/<int:pk>"):
+        pk = WordsModelVersion.objects.get(name="words-v1").pk
     elif route.startswith("learning/datasets/<int:pk>"):
 
         pk = _matrix_dataset().pk

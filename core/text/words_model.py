@@ -185,3 +185,47 @@ def train_words_model(texts: Sequence[str], emergency: Sequence[bool], groups: S
     meta = {**metadata, "kind": "words", "C": best_c, "inner_cv_auc": round(best_auc, 4),
             "training_examples": len(texts), "training_data_sha256": fingerprint}
     return WordsModel(chars, words, model.coef_.ravel(), float(model.intercept_[0]), meta, incident)
+
+
+NON_GENUINE_KINDS = ("non_emergency", "prank", "abusive")
+
+
+def heldout_figures(model: WordsModel, examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A model's figures on held-out examples (dicts with text, kind, source, incident; source
+    "written" for a script's own words, else a channel condition): ROC AUC of emergencies over
+    non-genuine calls and over routine ones, and the incident type on emergencies, on heard words
+    and on written words. The weaker heard-words AUC is the reliability its trust comes from."""
+    from sklearn.metrics import roc_auc_score
+
+    def auc(data: list[dict[str, Any]], negatives: tuple[str, ...]) -> float | None:
+        chosen = [r for r in data if r["kind"] == "emergency" or r["kind"] in negatives]
+        labels = [r["kind"] == "emergency" for r in chosen]
+        if len(set(labels)) < 2:
+            return None
+        return round(float(roc_auc_score(labels, [model.predict(r["text"]).p_emergency for r in chosen])), 4)
+
+    def incident(data: list[dict[str, Any]]) -> float | None:
+        emergencies = [r for r in data if r["kind"] == "emergency"]
+        if not emergencies:
+            return None
+        right = sum(1 for r in emergencies if model.predict(r["text"]).incident_type == r["incident"])
+        return round(right / len(emergencies), 4)
+
+    heard = [r for r in examples if r["source"] != "written"]
+    written = [r for r in examples if r["source"] == "written"]
+    return {
+        "emergency_auc_heldout_vs_non_genuine": auc(heard, NON_GENUINE_KINDS),
+        "emergency_auc_heldout_vs_routine": auc(heard, ("routine",)),
+        "emergency_auc_heldout_written_vs_non_genuine": auc(written, NON_GENUINE_KINDS),
+        "emergency_auc_heldout_written_vs_routine": auc(written, ("routine",)),
+        "heldout_examples": len(examples),
+        "incident_accuracy_heldout": incident(heard),
+        "incident_accuracy_heldout_written": incident(written),
+    }
+
+
+def reliability_of(figures: dict[str, Any]) -> dict[str, float]:
+    """The figure the triage's trust in a words model comes from: the weaker held-out AUC on heard words."""
+    aucs = [figures.get("emergency_auc_heldout_vs_non_genuine"), figures.get("emergency_auc_heldout_vs_routine")]
+    measured = [a for a in aucs if a is not None]
+    return {"emergency_auc_heldout": min(measured)} if measured else {}

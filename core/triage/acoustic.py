@@ -32,7 +32,8 @@ MIN_AUDITED = 30
 MIN_AUDITED_PER_SIDE = 10
 
 
-def _trust_of(auc: float) -> float:
+def trust_of_auc(auc: float) -> float:
+    """0 at chance (AUC 0.5), 1 at FULL_TRUST_AUC or better: how far a model with this AUC is followed."""
     return clamp((auc - 0.5) / (FULL_TRUST_AUC - 0.5), 0.0, 1.0)
 
 
@@ -56,7 +57,7 @@ def trust_explained(reliability: Mapping[str, float] | None) -> tuple[float, str
     with neither is trusted as little as one at chance."""
     if reliability and audited_enough(reliability):
         r = reliability
-        return _trust_of(float(r["distress_auc_audited_low"])), (
+        return trust_of_auc(float(r["distress_auc_audited_low"])), (
             f"from {int(r['audited_distressed'] + r['audited_calm'])} audited calls: distress AUC "
             f"{r['distress_auc_audited']:.2f} (95 % {r['distress_auc_audited_low']:.2f}–"
             f"{r['distress_auc_audited_high']:.2f}); its lower end counts")
@@ -65,7 +66,7 @@ def trust_explained(reliability: Mapping[str, float] | None) -> tuple[float, str
     if not all(_finite(a) for a in aucs):
         return 0.0, "no held-out and unseen-corpus distress AUCs (and too few audited calls): trusted as at chance"
     weakest = min(float(a) for a in aucs if a is not None)
-    return _trust_of(weakest), (f"from the weaker of its held-out and unseen-corpus distress AUCs ({weakest:.2f}); "
+    return trust_of_auc(weakest), (f"from the weaker of its held-out and unseen-corpus distress AUCs ({weakest:.2f}); "
                                 f"audited calls take over from {MIN_AUDITED}")
 
 
