@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -188,6 +189,9 @@ def run_calls(calls: list[RenderedLiveCall], user) -> dict:
         for index, word in enumerate(final):
             first = next(r for r in readings if len(r.words) > index)
             lags.append(first.created_at.timestamp() - (started + word["end"]))
+            if os.environ.get("LIVE_BENCH_DEBUG"):
+                print(f"  lag {lags[-1]:.2f} s: {word['word']!r} ending at {word['end']:.1f} s of a "
+                      f"{calls[streams.index(stream)].seconds:.1f} s call", flush=True)
         behind += [r.behind_seconds for r in readings]
         live_text.append(" ".join(w["word"] for w in final))
     audio_seconds = sum(c.seconds for c in calls)
@@ -247,7 +251,7 @@ def main() -> None:
         flags = [f for f in run["flag_s"] if f is not None]
         run["time_to_flag_s"] = {"p50": _percentile(flags, 50), "p95": _percentile(flags, 95),
                                  "flagged": len(flags), "of": n}
-        run["wer_live"] = wer([c.reference for c in calls], run.pop("live_text"))
+        run["wer_live"] = wer([c.reference for c in calls], run["live_text"])
         run["wer_offline"] = wer([c.reference for c in calls], [after_upload["texts"][i % len(rendered)]
                                                                 for i in range(n)])
         run["calls_per_core_realtime"] = round(1 / run["cpu_s_per_audio_s"], 1) if run["cpu_s_per_audio_s"] else None
@@ -258,6 +262,9 @@ def main() -> None:
               f"WER live {run['wer_live']} vs offline {run['wer_offline']}; "
               f"CPU {run['cpu_s_per_audio_s']} s per audio s ({run['calls_per_core_realtime']} calls per core); "
               f"RSS {run['rss_mb']} MB", flush=True)
+        for call, flag, text in zip(calls, run["flag_s"], run["live_text"], strict=True):
+            if flag is None:  # what the worker heard of a call it never flagged
+                print(f"  not flagged (quoting {call.quoted}): heard {text!r}", flush=True)
     upload = [c.seconds + s for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
     key_to_end = [c.seconds + s - c.key_end for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
     summary: dict[str, Any] = {"after_upload": {"call_plus_analysis_s": {"p50": _percentile(upload, 50), "p95": _percentile(upload, 95)},
@@ -268,6 +275,9 @@ def main() -> None:
     print(f"after upload: from the key phrase's end to a verdict p50 {summary['after_upload']['from_key_phrase_end_s']['p50']} s,"
           f" p95 {summary['after_upload']['from_key_phrase_end_s']['p95']} s (the rest of the call + the analysis)")
     print(f"wrote {write_results(args.out, summary)}")
+    from analysis import dispatch
+
+    dispatch.wait_for_inprocess(timeout=60)  # the last re-scores' broadcasts, before the interpreter ends
 
 
 if __name__ == "__main__":

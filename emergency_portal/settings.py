@@ -261,6 +261,8 @@ LIVE_VOICE_HOP_SECONDS = env.float("LIVE_VOICE_HOP_SECONDS", default=2.0)
 LIVE_RESCORE_SECONDS = env.float("LIVE_RESCORE_SECONDS", default=1.0)
 # Greedy decoding for live passes (a pass runs every second; the final analysis at hang-up uses a beam).
 LIVE_WHISPER_BEAM = env.int("LIVE_WHISPER_BEAM", default=1)
+# Whisper passes of different calls run side by side, one core each (set it to the live worker's cores).
+LIVE_WHISPER_PASSES = env.int("LIVE_WHISPER_PASSES", default=2)
 CELERY_TASK_ROUTES["live.cut_off_interrupted"] = {"queue": "celery"}
 CELERY_BEAT_SCHEDULE["live-cut-off-interrupted"] = {"task": "live.cut_off_interrupted", "schedule": 10.0,
                                                     "options": {"expires": 9}}

@@ -14,8 +14,8 @@ Per call, about once a second (LIVE_STEP_SECONDS):
   the queue re-ranks, and a call that turns critical reaches every operator's page at once;
 - tentative words only go to the case page.
 
-Whisper passes of all calls share one thread (the model decodes one buffer at a time), the voice
-another. When there are more calls than the CPU follows, each pass simply covers more new audio:
+Whisper passes of all calls share LIVE_WHISPER_PASSES threads (one buffer each at a time, on one
+core each), the voice another. When there are more calls than the CPU follows, each pass simply covers more new audio:
 the words fall behind ("words 6 s behind" on the case page), the voice keeps its own pace, and the
 full analysis at hang-up catches up.
 """
@@ -51,10 +51,14 @@ TENTATIVE_CHARACTERS = 500
 
 
 def whisper_transcribe() -> Transcribe:
-    """Whisper tiny.en for live passes: its own model instance, greedy unless LIVE_WHISPER_BEAM says."""
+    """Whisper tiny.en for live passes: its own model instance, greedy unless LIVE_WHISPER_BEAM says,
+    with LIVE_WHISPER_PASSES passes at once on one core each. On tiny.en a second core speeds one
+    pass up hardly at all (0.18 s vs 0.17 s for 6 s of audio) but two passes side by side make
+    1.5 times as many passes a second (benchmarks/live_calls.py)."""
     from core.speech.whisper import DecodeSettings, WhisperEngine
 
-    engine = WhisperEngine(settings=DecodeSettings(beam_size=settings.LIVE_WHISPER_BEAM), short_windows=True)
+    engine = WhisperEngine(settings=DecodeSettings(beam_size=settings.LIVE_WHISPER_BEAM), short_windows=True,
+                           threads=1, workers=settings.LIVE_WHISPER_PASSES)
     return lambda samples, prompt: engine.run_with_prompt(samples, prompt)[1]
 
 
@@ -104,7 +108,7 @@ class LiveWorker:
         self.transcribe = transcribe or whisper_transcribe()
         self.classify = classify or pipeline.classify_samples
         self.has_speech = has_speech if has_speech is not None else silero_speech_finder()
-        self.words_pool = ThreadPoolExecutor(1, thread_name_prefix="live-words")
+        self.words_pool = ThreadPoolExecutor(settings.LIVE_WHISPER_PASSES, thread_name_prefix="live-words")
         self.voice_pool = ThreadPoolExecutor(1, thread_name_prefix="live-voice")
         self.tasks: dict[int, asyncio.Task[None]] = {}
 

