@@ -12,6 +12,7 @@ from .models import (
     TriageScore,
     TriageSettings,
     WordsModelActivation,
+    WordsModelChallenger,
     WordsModelVersion,
 )
 
@@ -71,3 +72,8 @@ class WordsModelVersionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 @admin.register(WordsModelActivation)
 class WordsModelActivationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("activated_at", "action", "version", "activated_by", "reason")
+
+
+@admin.register(WordsModelChallenger)
+class WordsModelChallengerAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ("set_at", "version", "set_by", "reason")

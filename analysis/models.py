@@ -145,38 +145,54 @@ class ActivationAction(models.TextChoices):
     ROLLBACK = "rollback", "Rolled back"
 
 
-class EmotionModelActivation(AppendOnlyModel):
-    """Who made which version the active one, when and why. The latest row is the active version;
-    with none, the version in EMOTION_MODEL_DIR is used."""
+class Activation(AppendOnlyModel):
+    """Who made a model version the one in use, when and why (the subclass names the version)."""
 
-    version = models.ForeignKey(EmotionModelVersion, on_delete=models.PROTECT, related_name="activations")
     action = models.CharField(max_length=16, choices=ActivationAction.choices)
     reason = models.TextField()
     activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     activated_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        abstract = True
         ordering = ["-activated_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.version} by {self.activated_by} at {self.activated_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_action_display()} {self.version} by {self.activated_by} at {self.activated_at:%Y-%m-%d %H:%M}"  # type: ignore[attr-defined]
 
 
-class EmotionModelChallenger(AppendOnlyModel):
-    """Which version scores new calls in the shadow of the active one (the latest row; a row without a
-    version ends the shadowing). Shadow predictions never touch a case's priority."""
+class EmotionModelActivation(Activation):
+    """The latest row is the active emotion version; with none, the version in EMOTION_MODEL_DIR is used."""
 
-    version = models.ForeignKey(EmotionModelVersion, null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="challenges")
+    version = models.ForeignKey(EmotionModelVersion, on_delete=models.PROTECT, related_name="activations")
+
+    class Meta(Activation.Meta):
+        pass
+
+
+class Challenger(AppendOnlyModel):
+    """Which version reads new calls in the shadow of the one in use (the latest row; a row without a
+    version ends the shadowing). Shadow readings never touch a case's priority. The subclass names
+    the version."""
+
     reason = models.TextField()
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     set_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        abstract = True
         ordering = ["-set_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"Challenger {self.version or 'none'} from {self.set_at:%Y-%m-%d %H:%M}"
+        return f"Challenger {self.version or 'none'} from {self.set_at:%Y-%m-%d %H:%M}"  # type: ignore[attr-defined]
+
+
+class EmotionModelChallenger(Challenger):
+    version = models.ForeignKey(EmotionModelVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="challenges")
+
+    class Meta(Challenger.Meta):
+        pass
 
 
 class ShadowPrediction(AppendOnlyModel):
@@ -282,18 +298,20 @@ class WordsModelVersion(AppendOnlyModel):
         return self.name
 
 
-class WordsModelActivation(AppendOnlyModel):
-    """Who made which words version the one the text step uses, when and why. The latest row is in
-    force; with none, the version in WORDS_MODEL_DIR is used."""
+class WordsModelActivation(Activation):
+    """The latest row is the words version the text step uses; with none, the one in WORDS_MODEL_DIR."""
 
     version = models.ForeignKey(WordsModelVersion, on_delete=models.PROTECT, related_name="activations")
-    action = models.CharField(max_length=16, choices=ActivationAction.choices)
-    reason = models.TextField()
-    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    activated_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    class Meta:
-        ordering = ["-activated_at", "-pk"]
+    class Meta(Activation.Meta):
+        pass
 
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.version} by {self.activated_by} at {self.activated_at:%Y-%m-%d %H:%M}"
+
+class WordsModelChallenger(Challenger):
+    """A words version reading every call's words beside the one in use (TextAnalysis.shadow_model)."""
+
+    version = models.ForeignKey(WordsModelVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="challenges")
+
+    class Meta(Challenger.Meta):
+        pass

@@ -33,6 +33,7 @@ from core.text.analysis import TextAnalysis
 from .models import AnalysisStep, EmotionModelVersion, ShadowPrediction, StepName, StepState
 from .selectors import emotion_model_active, emotion_model_challenger_current, emotion_model_folder
 from .services import case_rescore
+from .words_registry import words_model_active_folder, words_model_challenger_folder
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +218,9 @@ def analyse_words(transcript: Transcript) -> TextAnalysis:
         reading = model.predict(result.text)
         result.model = reading.to_dict()
         adopt_model_incident(result, reading)
+        shadow = _loaded_words_model(words_model_challenger_folder())
+        if shadow is not None and shadow.version != model.version:
+            result.shadow_model = shadow.predict(result.text).to_dict()
     return result
 
 
@@ -243,9 +247,10 @@ def words_model() -> Any:
     """The words model in use (the version an admin promoted last, else WORDS_MODEL_DIR), loaded once
     per folder; None when there is none or it cannot be read (then the lexicon alone reads the words,
     and the log says why)."""
-    from .words_registry import words_model_active_folder
+    return _loaded_words_model(words_model_active_folder())
 
-    folder = words_model_active_folder()
+
+def _loaded_words_model(folder: str) -> Any:
     if not folder:
         return None
     if folder not in _words_model:

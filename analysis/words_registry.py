@@ -24,7 +24,16 @@ from core.triage.words_trust import words_trust_explained
 
 from . import signals
 from .exceptions import ModelVersionRefused
-from .models import ActivationAction, AuditedReliability, WordsModelActivation, WordsModelVersion
+from .models import (
+    ActivationAction,
+    AnalysisStep,
+    AuditedReliability,
+    StepName,
+    StepState,
+    WordsModelActivation,
+    WordsModelChallenger,
+    WordsModelVersion,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +124,42 @@ def words_model_trust(name: str, *, stored: float = 0.0) -> tuple[float, str]:
         return stored, "as read (the version is not registered)"
     heldout = (version.metadata.get("reliability") or {}).get("emergency_auc_heldout") if version else None
     return words_trust_explained(heldout, audited.as_reliability() if audited else None)
+
+
+def words_model_challenger_current() -> WordsModelVersion | None:
+    row = WordsModelChallenger.objects.select_related("version").first()
+    return row.version if row is not None else None
+
+
+def words_model_challenger_folder() -> str:
+    """The folder of the words version reading calls in the shadow ("" when none does)."""
+    challenger = words_model_challenger_current()
+    return str(words_model_folder(challenger)) if challenger is not None else ""
+
+
+@dataclass(frozen=True)
+class WordsShadowComparison:
+    """How the version in use and its challenger read the same calls (the latest ``limit`` read by both)."""
+
+    calls: int
+    same_side: float | None  # share of calls both put on the same side of even odds
+    mean_difference: float | None  # mean |P(emergency) in use − challenger's|
+
+
+def words_shadow_comparison(active: WordsModelVersion, challenger: WordsModelVersion,
+                            limit: int = 1000) -> WordsShadowComparison:
+    pairs = []
+    for result in (AnalysisStep.objects.filter(name=StepName.TEXT, state=StepState.DONE)
+                   .order_by("-pk").values_list("result", flat=True)[:limit * 5]):
+        used, shadow = (result or {}).get("model") or {}, (result or {}).get("shadow_model") or {}
+        if used.get("version") == active.name and shadow.get("version") == challenger.name:
+            pairs.append((float(used["p_emergency"]), float(shadow["p_emergency"])))
+        if len(pairs) >= limit:
+            break
+    if not pairs:
+        return WordsShadowComparison(0, None, None)
+    same = sum((a >= 0.5) == (b >= 0.5) for a, b in pairs) / len(pairs)
+    return WordsShadowComparison(len(pairs), round(same, 3), round(sum(abs(a - b) for a, b in pairs) / len(pairs), 3))
 
 
 # -- changes ------------------------------------------------------------------------------------
@@ -209,3 +254,19 @@ def words_audited_reliability_record(*, model_version: str, interval: AucInterva
                         interval.positives + interval.negatives)
             signals.model_trust_changed.send(sender=AuditedReliability, model_version=model_version)
     return row
+
+
+def words_model_challenger_set(*, version: WordsModelVersion | None, admin: Any, reason: str) -> WordsModelChallenger:
+    """Let another words version read every new call beside the one in use (None stops it): its
+    readings are kept with the call's words and never move a priority."""
+    if not admin.has_role("admin"):
+        raise NotAllowed("Only an admin can choose a challenger.")
+    if not reason.strip():
+        raise ModelVersionRefused("Say why (it is kept with the change).")
+    if version is not None:
+        if version == words_model_version_active():
+            raise ModelVersionRefused(f"{version.name} is the words model in use: a challenger must be another one.")
+        _read_metadata(words_model_folder(version))
+    elif words_model_challenger_current() is None:
+        raise ModelVersionRefused("No words version is reading in the shadow.")
+    return WordsModelChallenger.objects.create(version=version, reason=reason.strip(), set_by=admin)

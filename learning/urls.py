@@ -16,6 +16,7 @@ urlpatterns = [
     path("evaluations/<int:pk>/<int:version>/confusion.png", views.evaluation_confusion, name="evaluation_confusion"),
     path("words-models/", words_views.words_model_list, name="words_model_list"),
     path("words-models/train/", words_views.words_model_train, name="words_model_train"),
+    path("words-models/challenger/", words_views.words_model_challenger, name="words_model_challenger"),
     path("words-models/rollback/", words_views.words_model_rollback_view, name="words_model_rollback"),
     path("words-models/<int:pk>/promote/", words_views.words_model_promote_view, name="words_model_promote"),
     path("datasets/", views.dataset_list, name="dataset_list"),

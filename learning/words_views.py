@@ -16,11 +16,14 @@ from accounts.permissions import role_required
 from analysis.models import WordsModelActivation, WordsModelVersion
 from analysis.words_registry import (
     WordsFigures,
+    words_model_challenger_current,
+    words_model_challenger_set,
     words_model_previous,
     words_model_promote,
     words_model_rollback,
     words_model_trust,
     words_model_version_active,
+    words_shadow_comparison,
 )
 from calls.exceptions import ActionRefused
 from calls.forms import form_errors_text
@@ -44,8 +47,11 @@ def _rows(versions: list[WordsModelVersion], active: WordsModelVersion | None) -
 @require_GET
 def words_model_list(request: HttpRequest) -> HttpResponse:
     active = words_model_version_active()
+    challenger = words_model_challenger_current()
     return render(request, "learning/words_models.html", {
         "rows": _rows(list(WordsModelVersion.objects.select_related("registered_by")), active),
+        "challenger": challenger,
+        "shadow": words_shadow_comparison(active, challenger) if active and challenger else None,
         "active": active, "previous": words_model_previous(active),
         "history": WordsModelActivation.objects.select_related("version", "activated_by")[:50],
         "runs": WordsTrainingRun.objects.select_related("version", "started_by")[:10],
@@ -113,4 +119,24 @@ def words_model_rollback_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Rolled back: {activation.version.name} reads the words again.")
+    return redirect("learning:words_model_list")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def words_model_challenger(request: HttpRequest) -> HttpResponse:
+    """Set the challenger (``version``: a version's pk) or stop the shadowing (no ``version``)."""
+    form = ActivationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors_text(form))
+        return redirect("learning:words_model_list")
+    wanted = request.POST.get("version", "")
+    version = get_object_or_404(WordsModelVersion, pk=int(wanted)) if wanted.isdigit() else None
+    try:
+        words_model_challenger_set(version=version, admin=request.user, reason=form.cleaned_data["reason"])
+    except ActionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{version.name} now reads every new call in the shadow: it moves no priority."
+                         if version else "No words version reads in the shadow now.")
     return redirect("learning:words_model_list")

@@ -26,8 +26,8 @@ from django.db.models import ProtectedError
 from django.test import Client
 
 from analysis import services as analysis_services
-from analysis.models import EmotionModelVersion, ShadowPrediction, SupersededPrediction
-from analysis.words_registry import words_model_promote, words_model_register
+from analysis.models import EmotionModelVersion, ShadowPrediction, SupersededPrediction, WordsModelVersion
+from analysis.words_registry import words_model_challenger_set, words_model_promote, words_model_register
 from audits import services as audit_services
 from audits.models import AuditItem
 from calls import services
@@ -92,6 +92,7 @@ def history(case_factory, upload, users, media_root):
     words_meta = json.loads((words_folder / "metadata.json").read_text())
     (words_folder / "metadata.json").write_text(json.dumps({**words_meta, "version": "words-trail"}))
     words_model_promote(version=words_model_register(folder=words_folder, user=admin), admin=admin, reason="trail")
+    words_model_challenger_set(version=WordsModelVersion.objects.get(name="words-v1"), admin=admin, reason="shadow")
     empty = [_label(m) for m in APPEND_ONLY if not m.objects.exists()]
     assert not empty, f"make a row of {empty} here: every append-only model must be tried"
     return {"case": case, "recording": recording, "item": item, "users": users}

@@ -44,6 +44,7 @@ REQUIRED_ROLE = {
     "learning:words_model_list": ("admin", "get"),
     "learning:words_model_train": ("admin", "post"),
     "learning:words_model_rollback": ("admin", "post"),
+    "learning:words_model_challenger": ("admin", "post"),
     "learning:words_model_promote": ("admin", "post"),
     "learning:dataset_list": ("admin", "get"),
     "learning:dataset_detail": ("admin", "get"),

@@ -221,3 +221,45 @@ def test_audits_set_the_words_models_trust_once_there_are_enough(
     client.force_login(admin_user)
     page = client.get(reverse("learning:words_model_list")).content.decode()
     assert f"from {MIN_AUDITED + 2} audited calls" in page
+
+
+def test_a_challenger_reads_every_call_in_the_shadow_and_moves_no_priority(client, admin_user, settings, tmp_path,
+                                                                            case_factory, upload):
+    from analysis.services import _word_evidence
+    from analysis.words_registry import words_model_challenger_current, words_model_register
+
+    client.force_login(admin_user)
+    words_page = reverse("learning:words_model_list")
+    assert "Only one version" in client.get(words_page).content.decode()
+    folder = tmp_path / "words-shadow"
+    shutil.copytree(settings.BASE_DIR / "ml_models" / "words-v1", folder)
+    meta = json.loads((folder / "metadata.json").read_text())
+    (folder / "metadata.json").write_text(json.dumps({**meta, "version": "words-shadow"}))
+    shadow = words_model_register(folder=folder, user=admin_user)
+    challenger = reverse("learning:words_model_challenger")
+
+    page = client.submit(words_page, challenger, {"version": shadow.pk, "reason": "a week beside words-v1"},
+                         follow=True).content.decode()
+    assert "words-shadow now reads every new call in the shadow" in page
+    assert words_model_challenger_current() == shadow
+    transcript = Transcript(text="my father is not breathing send an ambulance", words=[], audio_seconds=3.0)
+    result = pipeline.analyse_words(transcript)
+    assert result.model["version"] == "words-v1" and result.shadow_model["version"] == "words-shadow"
+    # the shadow's reading is kept with the words and never read by the triage
+    changed = TextAnalysis.from_dict({**result.to_dict(), "shadow_model": {**result.shadow_model, "p_emergency": 0.0}})
+    assert _word_evidence(changed) == _word_evidence(result)
+
+    case = case_factory(audio=upload("wav"))
+    AnalysisStep.objects.update_or_create(recording=case.recordings.get(), name=StepName.TEXT,
+                                          defaults={"state": StepState.DONE, "result": result.to_dict()})
+    page = client.get(words_page).content.decode()
+    assert "On the last 1 call both read, they" in page and "100 % on the same side" in page
+
+    page = client.submit(words_page, challenger, {"reason": "enough"}, follow=True).content.decode()
+    assert "No words version reads in the shadow now" in page and words_model_challenger_current() is None
+    assert pipeline.analyse_words(transcript).shadow_model is None
+    token = client.csrf_token(words_page)
+    page = client.post(challenger, {"version": WordsModelVersion.objects.get(name="words-v1").pk, "reason": "x",
+                                    "csrfmiddlewaretoken": token}, follow=True).content.decode()
+    assert "a challenger must be another one" in page
+

@@ -101,6 +101,8 @@ class TextAnalysis:
     non_emergency_kind: str = field(default="", metadata=ADDED_LATER)
     # the words model's reading (core.text.words_model.WordsModelReading.to_dict()), when one is installed
     model: dict[str, Any] | None = field(default=None, metadata=ADDED_LATER)
+    # a challenger words version's reading in the shadow of that one: kept, never scored
+    shadow_model: dict[str, Any] | None = field(default=None, metadata=ADDED_LATER)
 
     def by_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
