@@ -35,6 +35,7 @@ PROMPT_CHARACTERS = 200  # of committed text given to Whisper as the context of 
 REPEAT_CHECK = 5  # up to this many words at the start of a pass compared with the committed tail
 PAUSE_SECONDS = 0.2  # the buffer is cut only in a gap at least this long between words
 LOOP_MIN_WORDS = 3  # a phrase this long said twice in a row within one pass is taken for a decoder loop
+SILENCE_KEEP_SECONDS = 3.0  # of audio the VAD called silence kept after the last word: it can miss a quiet voice
 
 
 def _key(word: Word) -> str:
@@ -66,12 +67,13 @@ class LocalAgreement:
 
     def __init__(self, transcribe: Transcribe, *, has_speech: SpeechFinder | None = None,
                  min_new_seconds: float = 0.8, trim_seconds: float = 8.0, max_buffer_seconds: float = 20.0,
-                 start_seconds: float = 0.0) -> None:
+                 start_seconds: float = 0.0, silence_keep_seconds: float = SILENCE_KEEP_SECONDS) -> None:
         self.transcribe = transcribe
         self.has_speech = has_speech
         self.min_new_seconds = min_new_seconds
         self.trim_seconds = trim_seconds
         self.max_buffer_seconds = max_buffer_seconds
+        self.silence_keep_seconds = silence_keep_seconds
         self.buffer = np.zeros(0, dtype=np.float32)
         self.buffer_start = start_seconds  # the call's time at buffer[0]
         self.committed: list[Word] = []
@@ -200,12 +202,17 @@ class LocalAgreement:
         in_buffer = [w for w in self.committed if w.end > self.buffer_start]
         if not in_buffer:
             return None
-        following = [w.start for w in in_buffer[1:]] + [self.previous[0].start if self.previous else self.heard_seconds]
+        # Only a pause with a heard word on both sides: after the last committed word with no tentative
+        # word yet, the audio may already hold the start of a word no pass has written out.
+        following = [w.start for w in in_buffer[1:]] + [self.previous[0].start if self.previous else None]
         for word, next_start in zip(reversed(in_buffer), reversed(following), strict=True):
+            if next_start is None:
+                continue
             if next_start - word.end >= PAUSE_SECONDS:
                 return word.end + min(next_start - word.end, 1.0) / 2
         return None
 
     def _trim_silence(self) -> None:
-        """Only silence since the last committed word: keep its last second (a word may be starting)."""
-        self._cut(max(self.committed_until, self.heard_seconds - 1.0))
+        """The VAD heard only silence since the last committed word: keep its last seconds all the same
+        (a word may be starting, and a VAD can miss a quiet voice for a while), the rest goes."""
+        self._cut(max(self.committed_until, self.heard_seconds - self.silence_keep_seconds))
