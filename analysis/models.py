@@ -116,28 +116,35 @@ class TriageScore(AppendOnlyModel):
         return f"Case #{self.case_id}: {self.base_score:.1f} ({self.band}), settings v{self.config_version}"
 
 
-class EmotionModelVersion(AppendOnlyModel):
-    """A registered emotion model version: immutable, its folder's metadata copied in when registered.
-
-    Registered from a folder (``analysis.services.emotion_model_register``); the artefact's sha256 is
-    checked again whenever the version is loaded (``core.emotion.model_version``).
-    """
+class ModelVersion(AppendOnlyModel):
+    """A registered model version: immutable, its folder's metadata copied in when registered; the
+    artefact's sha256 is checked again whenever the version is loaded."""
 
     name = models.CharField(max_length=128, unique=True)
-    kind = models.CharField(max_length=32)
     path = models.CharField(max_length=500, help_text="The version's folder (relative to the project when shipped).")
     artefact_sha256 = models.CharField(max_length=64)
-    labels = models.JSONField()
     metadata = models.JSONField(help_text="metadata.json as registered: data, parameters, figures.")
     registered_at = models.DateTimeField(default=timezone.now)
     registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+")
 
     class Meta:
+        abstract = True
         ordering = ["-registered_at", "-pk"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class EmotionModelVersion(ModelVersion):
+    """An emotion model version, registered from a folder (``analysis.services.emotion_model_register``;
+    loaded through ``core.emotion.model_version``)."""
+
+    kind = models.CharField(max_length=32)
+    labels = models.JSONField()
+
+    class Meta(ModelVersion.Meta):
+        pass
 
 
 class ActivationAction(models.TextChoices):
@@ -279,23 +286,12 @@ class LiveReading(AppendOnlyModel):
         return f"Live reading of case #{self.case_id} at {self.heard_seconds:.1f} s"
 
 
-class WordsModelVersion(AppendOnlyModel):
-    """A registered words model version (core.text.words_model): immutable, its folder's metadata
-    copied in when registered, its artefact's sha256 checked again whenever it is loaded."""
+class WordsModelVersion(ModelVersion):
+    """A words model version (core.text.words_model), registered from a folder
+    (``analysis.words_registry.words_model_register``)."""
 
-    name = models.CharField(max_length=128, unique=True)
-    path = models.CharField(max_length=500, help_text="The version's folder (relative to the project when shipped).")
-    artefact_sha256 = models.CharField(max_length=64)
-    metadata = models.JSONField(help_text="metadata.json as registered: training data, figures, lineage.")
-    registered_at = models.DateTimeField(default=timezone.now)
-    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="+")
-
-    class Meta:
-        ordering = ["-registered_at", "-pk"]
-
-    def __str__(self) -> str:
-        return self.name
+    class Meta(ModelVersion.Meta):
+        pass
 
 
 class WordsModelActivation(Activation):

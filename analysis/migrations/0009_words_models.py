@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=128, unique=True)),
                 ('path', models.CharField(help_text="The version's folder (relative to the project when shipped).", max_length=500)),
                 ('artefact_sha256', models.CharField(max_length=64)),
-                ('metadata', models.JSONField(help_text='metadata.json as registered: training data, figures, lineage.')),
+                ('metadata', models.JSONField(help_text='metadata.json as registered: data, parameters, figures.')),
                 ('registered_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('registered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
