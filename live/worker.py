@@ -79,6 +79,14 @@ class CallFollower:
     dirty: bool = False  # evidence changed since the last LiveReading
     _resampler: Any = None
 
+    def unread_seconds(self) -> float:
+        """Audio the ingress has written that this follower has not read yet (it arrived during a pass)."""
+        try:
+            size = self.audio_path.stat().st_size
+        except FileNotFoundError:
+            return 0.0
+        return max(0, size - self.read_bytes) / 2 / self.sample_rate
+
     def read_audio(self, *, last: bool = False) -> float:
         """Take in what the ingress wrote since the last read; the seconds of audio added."""
         import soxr
@@ -200,7 +208,9 @@ class LiveWorker:
                                                  audio_seconds=agreement.heard_seconds))
         live_reading_record(
             case_id=call.case_id, heard_seconds=agreement.heard_seconds,
-            behind_seconds=agreement.heard_seconds - agreement.decoded_until, words=words,
+            # what the words trail the audio by: not yet in a pass, and not yet even read (it came in
+            # while this call waited for its pass)
+            behind_seconds=agreement.heard_seconds - agreement.decoded_until + call.unread_seconds(), words=words,
             tentative=" ".join(w.word for w in update.tentative), text=text, emotion=call.emotion,
         )
         case_rescore(case_id=call.case_id)

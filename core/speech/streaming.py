@@ -126,6 +126,7 @@ class LocalAgreement:
             words = self._new_words(self._pass()) or self.previous  # the last pass may drop what it heard
         self.committed += words
         self.previous = []
+        self._samples_at_last_pass = self.buffer.size  # all of it heard: nothing trails any more
         return StreamUpdate(committed=words, decoded=bool(words))
 
     # -- inside ----------------------------------------------------------------------------------
