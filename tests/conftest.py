@@ -39,7 +39,26 @@ def _fresh_sync_to_async_pool_in_a_forked_child() -> None:
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
-os.register_at_fork(after_in_child=_fresh_sync_to_async_pool_in_a_forked_child)
+def _no_analysis_inside_numpy_while_forking() -> None:
+    """OpenBLAS's own fork handler (blas_thread_shutdown_) waits for the BLAS calls of other threads,
+    and a fork made while an in-process analysis job was inside numpy hung for good: the forking thread
+    holds the GIL inside fork(), so not even pytest-timeout could end the run (a CI run that ran out of
+    time: a Daphne server forked for the next test while a live call's final analysis from the previous
+    one was still computing its mel spectrogram). The in-process jobs finish first."""
+    import threading
+
+    if threading.current_thread().name.startswith("analysis-"):
+        return  # a job forking would wait for itself
+    try:
+        from analysis import dispatch
+
+        dispatch.wait_for_inprocess(timeout=300)
+    except Exception:  # Django not set up yet (no analysis can be running), or a pool already shut down
+        return
+
+
+os.register_at_fork(before=_no_analysis_inside_numpy_while_forking,
+                    after_in_child=_fresh_sync_to_async_pool_in_a_forked_child)
 
 RAVDESS_DIR = Path(os.environ.get("RAVDESS_DIR", REPO.parent / "shared" / "data" / "ravdess"))
 SPEECH_SAMPLES_DIR = Path(os.environ.get("SPEECH_SAMPLES_DIR", REPO.parent / "shared" / "data" / "speech-samples"))
