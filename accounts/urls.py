@@ -8,4 +8,5 @@ urlpatterns = [
     path("login/", guarded(auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("token/", views.api_token, name="api_token"),
+    path("lockouts/", views.lockouts, name="lockouts"),
 ]

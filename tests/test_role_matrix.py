@@ -9,6 +9,7 @@ from calls.models import Recording
 # The least role each named URL needs, and the method to try it with.
 REQUIRED_ROLE = {
     "api_token": ("operator", "get"),
+    "lockouts": ("supervisor", "get"),
     "calls:case_list": ("operator", "get"),
     "calls:case_create": ("operator", "get"),
     "calls:queue_rows": ("operator", "get"),

@@ -107,3 +107,70 @@ def test_a_client_cannot_pick_its_address_by_prepending_to_x_forwarded_for(opera
     assert client_ip(request) == "10.0.0.5"
     settings.TRUSTED_PROXIES = []
     assert client_ip(request) == "127.0.0.1"  # no proxy trusted: the header is not believed
+
+
+def _post_to_lockouts(client: BrowserClient, data: dict, token_from: str | None = None):
+    """POST to the lockouts page with a token from a page the client may open (the form itself is gone once
+    nothing is locked)."""
+    url = reverse("lockouts")
+    return client.post(url, {**data, "csrfmiddlewaretoken": client.csrf_token(token_from or url)})
+
+
+def _lock_out_olivia(settings) -> BrowserClient:
+    settings.AXES_FAILURE_LIMIT = 2
+    login = reverse("login")
+    desk = BrowserClient()  # a new computer: no device cookie
+    for _ in range(2):
+        desk.submit(login, data={"username": "olivia", "password": "wrong"})
+    assert desk.submit(login, data={"username": "olivia", "password": PASSWORD}).status_code == 429
+    return desk
+
+
+def test_a_supervisor_releases_a_locked_login_and_the_failures_stay_on_record(operator, supervisor, settings, caplog):
+    from axes.models import AccessFailureLog
+
+    desk = _lock_out_olivia(settings)
+    page = BrowserClient()
+    page.force_login(supervisor)
+    listed = page.get(reverse("lockouts"))
+    assert listed.status_code == 200
+    attempt = AccessAttempt.objects.get(username="olivia")
+    assert f'data-attempt="{attempt.pk}"' in listed.content.decode()
+    failures_logged = AccessFailureLog.objects.filter(username="olivia").count()
+
+    with caplog.at_level("WARNING", logger="security"):
+        released = page.submit(reverse("lockouts"), data={"attempt": attempt.pk})
+    assert released.status_code == 200
+    assert "olivia can sign in again" in released.content.decode()
+    assert "lockout released: user=olivia" in caplog.text and "by=sunita" in caplog.text
+    assert AccessFailureLog.objects.filter(username="olivia").count() == failures_logged  # history untouched
+    assert desk.submit(reverse("login"), data={"username": "olivia", "password": PASSWORD}).status_code == 302
+
+    again = _post_to_lockouts(page, {"attempt": attempt.pk})
+    assert again.status_code == 409 and "not locked any more" in again.content.decode()
+
+
+def test_an_operator_cannot_release_a_lock_and_nobody_releases_their_own(operator, operator2, make_user, settings):
+    from accounts.lockouts import LockoutReleaseRefused, login_lockout_release
+
+    _lock_out_olivia(settings)
+    attempt = AccessAttempt.objects.get(username="olivia")
+    colleague = BrowserClient()
+    colleague.force_login(operator2)
+    assert _post_to_lockouts(colleague, {"attempt": attempt.pk}, token_from=reverse("calls:case_list")).status_code == 403
+    with pytest.raises(LockoutReleaseRefused):
+        login_lockout_release(attempt_id=attempt.pk, by=operator2)
+    settings.AXES_FAILURE_LIMIT = 2
+    boss = make_user("supervisor", "sanjay")
+    for _ in range(2):
+        BrowserClient().submit(reverse("login"), data={"username": "sanjay", "password": "wrong"})
+    with pytest.raises(LockoutReleaseRefused, match="their own"):
+        login_lockout_release(attempt_id=AccessAttempt.objects.get(username="sanjay").pk, by=boss)
+    assert AccessAttempt.objects.filter(username__in=["olivia", "sanjay"]).count() == 2  # nothing released
+
+
+def test_releasing_nothing_is_bad_input(supervisor):
+    page = BrowserClient()
+    page.force_login(supervisor)
+    answer = _post_to_lockouts(page, {"attempt": "x"})
+    assert answer.status_code == 400 and "Choose a locked login" in answer.content.decode()
