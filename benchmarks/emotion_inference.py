@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core.emotion import SHIPPED_CNN_MODEL, SHIPPED_EMOTION_MODEL  # noqa: E402
+from core.emotion import SHIPPED_BASE_MODEL, SHIPPED_CNN_MODEL, SHIPPED_EMOTION_MODEL  # noqa: E402
 from core.emotion.datasets import default_ravdess_dir, read_dataset  # noqa: E402
 
 LENGTHS = (2, 5, 10, 30)
@@ -84,6 +84,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     args = ap.parse_args()
     dirs = args.model_dir or [str(ROOT / "ml_models" / v) for v in dict.fromkeys((SHIPPED_EMOTION_MODEL,
+                                                                                   SHIPPED_BASE_MODEL,
                                                                                    SHIPPED_CNN_MODEL))]
     results = []
     for model_dir in dirs:

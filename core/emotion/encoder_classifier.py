@@ -26,7 +26,7 @@ from core.emotion.model_version import (
     read_metadata,
 )
 from core.emotion.prediction import EmotionPrediction
-from core.emotion.whisper_encoder import EncoderError, load_encoder
+from core.emotion.whisper_encoder import TINY_EN, EncoderError, load_named_encoder
 from core.speech.errors import TranscriptionError
 
 
@@ -47,11 +47,14 @@ class EncoderClassifier:
             raise ModelError(f"Emotion model head {head_path} is unreadable ({exc})") from exc
         if self.head.labels != self.labels:
             raise ModelError("Emotion model head's labels differ from its metadata's.")
-        try:
-            self.encoder = load_encoder()
+        encoder_meta = meta.get("encoder", {})
+        try:  # versions from before base was tried name no model: they were all trained on tiny.en
+            self.encoder = load_named_encoder(encoder_meta.get("model") or TINY_EN)
         except (EncoderError, TranscriptionError) as exc:
             raise ModelError(f"The Whisper encoder this model needs cannot be loaded: {exc}") from exc
-        wanted = meta.get("encoder", {}).get("model_sha256")
+        # only the blocks up to the last layer the head reads are run
+        self.n_layers = max(self.head.layers) + 1
+        wanted = encoder_meta.get("model_sha256")
         if wanted != self.encoder.model_checksum:
             raise ModelError("This emotion model was trained on another Whisper model than the one installed.")
         self.gender = self._gender_model()
@@ -69,7 +72,7 @@ class EncoderClassifier:
     def embedding(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
         if sample_rate != SAMPLE_RATE:
             raise FeatureError(f"Audio must be resampled to {SAMPLE_RATE} Hz first (got {sample_rate} Hz).")
-        return select_layers(embed_layers(self.encoder, samples, self.config), self.head.layers)
+        return select_layers(embed_layers(self.encoder, samples, self.config, self.n_layers), self.head.layers)
 
     def classify(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> EmotionPrediction:
         start = time.perf_counter()

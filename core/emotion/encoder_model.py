@@ -25,12 +25,13 @@ MIN_SAMPLES = 1600  # 0.1 s: shorter than this the encoder sees almost nothing
 
 
 def embed_layers(encoder: WhisperEncoder, samples: np.ndarray,
-                 config: FeatureConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """(layers, 2 * width): mean and standard deviation over time of every encoder layer."""
+                 config: FeatureConfig = DEFAULT_CONFIG, n_layers: int | None = None) -> np.ndarray:
+    """(layers, 2 * width): mean and standard deviation over time of every encoder layer (of the first
+    `n_layers`, when told)."""
     prepared = prepare(samples, config)
     if prepared.size < MIN_SAMPLES:
         prepared = np.pad(prepared, (0, MIN_SAMPLES - prepared.size))
-    states = encoder.hidden_states(prepared)
+    states = encoder.hidden_states(prepared, n_layers)
     return np.stack([np.concatenate([s.mean(axis=0), s.std(axis=0)]) for s in states]).astype(np.float32)
 
 

@@ -36,8 +36,7 @@ from core.emotion.gender import GENDER_FILE, GenderModel
 from core.emotion.metrics import save_confusion_png
 from core.emotion.model_version import CONFUSION_FILE, HEAD_FILE, METADATA_FILE, METADATA_SCHEMA, sha256_file
 from core.emotion.training import library_versions
-from core.emotion.whisper_encoder import load_encoder
-from core.speech.whisper import MODEL_NAME
+from core.emotion.whisper_encoder import TINY_EN, load_named_encoder
 
 
 def train_encoder_model(
@@ -56,12 +55,14 @@ def train_encoder_model(
     scheme: str | None = None,
     lineage: dict[str, Any] | None = None,
     held_out_speakers: Sequence[str] | None = None,
+    encoder_name: str = TINY_EN,
 ) -> dict[str, Any]:
     """Train into `out`; return the metadata (also written). `cross_corpus` is (clips, a name).
     `clips` (all under `dataset`, e.g. an imported dataset's stored files) replaces reading names;
     `lineage` adds to the metadata's "dataset" (e.g. the names of the imported datasets trained on).
     `held_out_speakers` replaces the k folds by one split: the figures are on those speakers, and the
-    shipped head never hears them (so they stay unheard for any later comparison)."""
+    shipped head never hears them (so they stay unheard for any later comparison). `encoder_name` is
+    one of core.emotion.whisper_encoder.NAMED_ENCODERS."""
     started = time.perf_counter()
     dataset, out = Path(dataset), Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -77,7 +78,7 @@ def train_encoder_model(
             raise ValueError("The held-out speakers leave fewer than two speakers to train on.")
     elif len(labels) < 2 or len({c.speaker for c in clips}) < folds:
         raise ValueError(f"Need at least two labels and {folds} speakers to train and judge a model.")
-    encoder = load_encoder()
+    encoder = load_named_encoder(encoder_name)
     fp = fingerprint(clips, dataset)
     embeddings = dataset_embeddings(clips, encoder, fingerprint=fp, cache_dir=cache_dir, progress=progress)
     y = np.array([labels.index(c.label) for c in clips])
@@ -107,7 +108,7 @@ def train_encoder_model(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "head_file": HEAD_FILE, "head_sha256": sha256_file(out / HEAD_FILE), "confusion_png": CONFUSION_FILE,
         "gender_file": GENDER_FILE if gender is not None else None,
-        "encoder": {"model": MODEL_NAME, "model_sha256": encoder.model_checksum, "layers": list(layers),
+        "encoder": {"model": encoder_name, "model_sha256": encoder.model_checksum, "layers": list(layers),
                     "pooling": "mean+std over the clip's frames"},
         "labels": labels, "sample_rate": DEFAULT_CONFIG.sample_rate, "feature_config": DEFAULT_CONFIG.to_dict(),
         "dataset": {"path": str(dataset), "scheme": scheme or clips[0].scheme, "fingerprint": fp, "n_clips": len(clips),

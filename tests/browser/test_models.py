@@ -14,6 +14,7 @@ def test_an_admin_compares_and_promotes_a_version(login, off_loop, admin_user, a
     page = login(admin_user)
     page.goto("/learning/models/")
     expect(page.locator('#model-versions tr[data-version="emotion-whisper-v1"]')).to_contain_text("active")
+    page.get_by_label("compare emotion-ravdess-v2 as B").check()
     page.get_by_role("button", name="Compare A and B").click()
     expect(page.locator("#compare-figures")).to_contain_text("emotion-ravdess-v2")
     expect(page.locator("#protocol-warning")).to_be_visible()

