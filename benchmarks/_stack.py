@@ -118,12 +118,16 @@ class Stack:
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
+        if process is None:
+            return
+        try:  # the whole group, even when its leader is gone: a worker's beat or pool child outlives it
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            process.wait(timeout=30)
             return
         try:
-            os.killpg(process.pid, sig)
             process.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
 
@@ -164,6 +168,9 @@ class Stack:
     def _spawn(self, name: str, command: list[str]) -> None:
         log = self.workdir / f"{name}.log"
         self.logs[name] = log
+        # Its own session (so a fault kills the part's whole process group), and killed with the
+        # thread that started it: a benchmark killed by a timeout must not leave a web server and
+        # workers running beside whatever runs next (a CI suite, say).
         with log.open("ab") as out:
-            self.processes[name] = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=out, stderr=out,
-                                                    start_new_session=True)
+            self.processes[name] = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--", *command], cwd=REPO,
+                                                    env=self.env, stdout=out, stderr=out, start_new_session=True)
