@@ -184,7 +184,7 @@ SPEECH_MODELS_DIR = Path(
 )
 EXTRA_LEXICON_DIR = env.str("EXTRA_LEXICON_DIR", default="") or None
 # The words model (core/text/words_model.py) beside the lexicon; "" turns it off.
-WORDS_MODEL_DIR = env.str("WORDS_MODEL_DIR", default=str(BASE_DIR / "ml_models" / "words-v1"))
+WORDS_MODEL_DIR = env.str("WORDS_MODEL_DIR", default=str(BASE_DIR / "ml_models" / "words-v2"))
 # What a words training run learns from beside the audited calls (tuning.jsonl) and is judged on
 # (heldout.jsonl): the call benchmark's parts (benchmarks/train_words_model.py --export-data).
 WORDS_TRAINING_DATA_DIR = env.str("WORDS_TRAINING_DATA_DIR", default=str(BASE_DIR / "ml_models" / "words-data"))
@@ -261,6 +261,8 @@ LIVE_VOICE_HOP_SECONDS = env.float("LIVE_VOICE_HOP_SECONDS", default=2.0)
 LIVE_RESCORE_SECONDS = env.float("LIVE_RESCORE_SECONDS", default=1.0)
 # Greedy decoding for live passes (a pass runs every second; the final analysis at hang-up uses a beam).
 LIVE_WHISPER_BEAM = env.int("LIVE_WHISPER_BEAM", default=1)
+# Live passes stay on tiny.en whatever WHISPER_MODEL says: a pass must keep up with the call.
+LIVE_WHISPER_MODEL = env.str("LIVE_WHISPER_MODEL", default="tiny.en")
 # Whisper passes of different calls run side by side, one core each (set it to the live worker's cores).
 LIVE_WHISPER_PASSES = env.int("LIVE_WHISPER_PASSES", default=2)
 CELERY_TASK_ROUTES["live.cut_off_interrupted"] = {"queue": "celery"}

@@ -123,6 +123,7 @@ def words_training_run_execute(*, run_id: int) -> WordsTrainingRun:
 
 
 def _train(run: WordsTrainingRun, out: Path) -> WordsModelVersion:
+    from core.text.lexicon import incident_phrases, matcher_for
     from core.text.words_model import heldout_figures, reliability_of, train_words_model
 
     base, audited = benchmark_examples(), audited_examples()
@@ -133,6 +134,7 @@ def _train(run: WordsTrainingRun, out: Path) -> WordsModelVersion:
     model = train_words_model(
         [e.text for e in examples], [e.emergency for e in examples], [e.group for e in examples],
         incident_types=[e.incident for e in examples],
+        incident_phrases=incident_phrases(matcher_for(settings.EXTRA_LEXICON_DIR).lexicon),
         metadata={"version": out.name, "licence": LICENCE, "labels": ["emergency", "other"],
                   "training": "call benchmark, tuning part, and the audited calls (supervisors' answers)",
                   "lineage": {"benchmark_examples": len(base), "audited_examples": len(audited),

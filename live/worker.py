@@ -58,7 +58,7 @@ def whisper_transcribe() -> Transcribe:
     from core.speech.whisper import DecodeSettings, WhisperEngine
 
     engine = WhisperEngine(settings=DecodeSettings(beam_size=settings.LIVE_WHISPER_BEAM), short_windows=True,
-                           threads=1, workers=settings.LIVE_WHISPER_PASSES)
+                           threads=1, workers=settings.LIVE_WHISPER_PASSES, model_name=settings.LIVE_WHISPER_MODEL)
     return lambda samples, prompt: engine.run_with_prompt(samples, prompt)[1]
 
 

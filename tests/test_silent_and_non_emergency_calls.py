@@ -67,7 +67,7 @@ def test_a_spoken_wrong_number_is_marked_demoted_and_kept_in_the_queue(case_fact
     assert urgent.priority_band == "critical" and urgent.non_emergency == ""
     # the words model read both, beside the lexicon, and its reading is stored with the text step
     readings = {case.pk: case_analysis_get(case).words.model for case in (wrong, urgent)}
-    assert readings[urgent.pk]["version"] == "words-v1"
+    assert readings[urgent.pk]["version"] == "words-v2"
     assert readings[urgent.pk]["p_emergency"] > readings[wrong.pk]["p_emergency"]
     assert any("sounds like wrong number" in r for r in wrong.priority_reasons)
     client.force_login(operator)

@@ -58,9 +58,9 @@ def _installed(engine: str, language: str, models_dir: str | Path | None) -> boo
     if engine == "vosk":
         return vosk_models.best_model(language, models_dir) is not None
     if engine == "whisper":
-        from core.speech.whisper import default_model_dir
+        from core.speech.whisper import TRANSCRIBERS, transcriber_choice
 
-        return default_model_dir() is not None
+        return TRANSCRIBERS[transcriber_choice()][1]() is not None
     try:
         import pocketsphinx  # noqa: F401
     except ImportError:  # pragma: no cover

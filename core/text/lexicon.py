@@ -95,6 +95,12 @@ class Lexicon:
     sources: list[str] = field(default_factory=list)
 
 
+def incident_phrases(lexicon: Lexicon) -> list[tuple[str, str]]:
+    """(phrase, incident type) for every phrase that names an incident (not the generic ones): what
+    the words model's incident head learns beside the calls (core.text.words_model)."""
+    return [(e.phrase, e.label) for e in lexicon.entries if e.kind == "incident" and not is_generic(e.kind, e.weight)]
+
+
 def _read_file(path: Path) -> object:
     try:
         raw = path.read_text(encoding="utf-8")

@@ -153,15 +153,23 @@ def load_words_model(folder: Path) -> WordsModel:
 
 def train_words_model(texts: Sequence[str], emergency: Sequence[bool], groups: Sequence[str], *,
                       metadata: dict[str, Any], folds: int = 5,
-                      incident_types: Sequence[str | None] | None = None) -> WordsModel:
+                      incident_types: Sequence[str | None] | None = None,
+                      incident_phrases: Sequence[tuple[str, str]] = ()) -> WordsModel:
     """Fit on transcripts labelled emergency / not; the regularisation strength is picked by
-    cross-validation grouped by ``groups`` (the script each rendering came from)."""
-    from scipy.sparse import hstack
+    cross-validation grouped by ``groups`` (the script each rendering came from).
+
+    ``incident_phrases`` ((phrase, incident type), e.g. the lexicon's incident phrases) teach the
+    incident head words the calls it learns from never used; they say nothing about whether a call is
+    an emergency, so the emergency head never sees them."""
+    from scipy.sparse import hstack, vstack
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold, cross_val_score
 
     chars, words = _vectorizers()
+    phrases = [text for text, _ in incident_phrases]
+    # the vocabulary and idf come from the calls alone: the phrases must not change how a call reads
     x = hstack([chars.fit_transform(texts), words.fit_transform(texts)]).tocsr()
+    x_phrases = hstack([chars.transform(phrases), words.transform(phrases)]).tocsr() if phrases else x[:0]
     y = np.asarray(emergency, dtype=int)
     best_c, best_auc = 1.0, -1.0
     for c in (0.3, 1.0, 3.0, 10.0):
@@ -173,17 +181,19 @@ def train_words_model(texts: Sequence[str], emergency: Sequence[bool], groups: S
     incident = None
     if incident_types is not None:
         rows = [i for i, t in enumerate(incident_types) if t and emergency[i]]
-        types = sorted({str(incident_types[i]) for i in rows})
+        labels = [str(incident_types[i]) for i in rows] + [label for _, label in incident_phrases]
+        types = sorted(set(labels))
         if len(types) >= 2:
             typed = LogisticRegression(C=best_c, max_iter=2000, class_weight="balanced").fit(
-                x[rows], [incident_types[i] for i in rows])
+                vstack([x[rows], x_phrases]).tocsr(), labels)
             coef = typed.coef_ if len(types) > 2 else np.vstack([-typed.coef_[0], typed.coef_[0]])
             intercepts = typed.intercept_ if len(types) > 2 else np.array([-typed.intercept_[0], typed.intercept_[0]])
             incident = ([str(c) for c in typed.classes_], coef, intercepts)
     fingerprint = hashlib.sha256("\n".join(f"{g}\t{int(e)}\t{t}" for t, e, g in
                                            sorted(zip(texts, emergency, groups, strict=True))).encode()).hexdigest()
     meta = {**metadata, "kind": "words", "C": best_c, "inner_cv_auc": round(best_auc, 4),
-            "training_examples": len(texts), "training_data_sha256": fingerprint}
+            "training_examples": len(texts), "training_data_sha256": fingerprint,
+            **({"incident_phrases": len(phrases)} if phrases else {})}
     return WordsModel(chars, words, model.coef_.ravel(), float(model.intercept_[0]), meta, incident)
 
 

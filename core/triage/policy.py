@@ -77,6 +77,9 @@ __all__ = ["Component", "TriageResult", "format_wait", "score_from_values", "tri
 
 #: A case whose prank likelihood reaches this is marked "suspected prank".
 PRANK_SUSPECTED = 0.5
+#: The lowest score a call takes without a prank or non-emergency cue (or prank history) at
+#: PRANK_SUSPECTED or above: the bottom of the NORMAL band.
+LOW_NEEDS_A_CUE = dict(BANDS)["normal"]
 #: A case whose non-emergency component reaches this is marked "not an emergency: <kind>".
 NON_EMERGENCY_SUSPECTED = 0.5
 #: A silent call's base score: in the HIGH band (never LOW), below a spoken emergency.
@@ -429,6 +432,15 @@ def triage(
             components.append(Component("voice_floor", voice_floor, 1.0, voice_floor - raw,
                                         "the voice alone does not lower a call below a typical genuine one"))
             base = voice_floor
+        cues_against = noisy_or(c.value for c in (prank, non_emergency) if c.weight > 0)
+        if base < LOW_NEEDS_A_CUE and cues_against < PRANK_SUSPECTED:
+            # LOW (answered last, within half an hour) takes words an operator can read against the
+            # call: a prank or non-emergency cue or the caller's history, not the words model alone
+            # (it once read a mumbled silent call as "I don't know what you're talking about").
+            raw = sum(c.contribution for c in components)
+            components.append(Component("low_floor", LOW_NEEDS_A_CUE, 1.0, LOW_NEEDS_A_CUE - raw,
+                                        "no cue against the call: not lower than NORMAL"))
+            base = LOW_NEEDS_A_CUE
     components.append(_waiting_component(base, waiting, config))
     reasons = _reasons(components, override_reason=override_reason, config=config, max_reasons=max_reasons)
     marked = non_emergency.value >= NON_EMERGENCY_SUSPECTED and words is not None

@@ -146,14 +146,14 @@ def test_builtin_lexicons_load():
 
 def test_extra_lexicon_dir_extends_json_and_yaml(tmp_path):
     (tmp_path / "incidents.json").write_text(json.dumps({"categories": {
-        "medical": {"phrases": ["heatstroke"]},
+        "medical": {"phrases": ["frostbite"]},
         "fire": {"department": "fire", "phrases": ["jungle mein aag"]},
     }}))
     (tmp_path / "hoax.yaml").write_text("cues:\n  cartoon:\n    weight: 0.9\n"
                                         "    phrases: [chhota bheem]\n")
-    a = X.analyse(text="my uncle has heatstroke", extra_lexicon_dir=tmp_path)
+    a = X.analyse(text="my uncle has frostbite", extra_lexicon_dir=tmp_path)
     assert a.incident_type == "medical"
-    assert X.analyse(text="my uncle has heatstroke").incident_type == "other"
+    assert X.analyse(text="my uncle has frostbite").incident_type == "other"
     b = X.analyse(text="chhota bheem ne mujhe maara", extra_lexicon_dir=tmp_path)
     assert b.prank_likelihood == pytest.approx(0.9)
 

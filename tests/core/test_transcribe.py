@@ -66,8 +66,8 @@ def _check_words(t: Transcript) -> None:
 def test_whisper_is_the_default_and_gets_the_ravdess_statements_right(neutral_clips, tmp_path):
     for samples, sentence in neutral_clips:
         t = T.transcribe(samples, language="en", models_dir=tmp_path)
-        assert (t.engine, t.model) == ("whisper", "whisper-tiny.en-ct2-int8")
-        assert t.model_checksum == whisper.MODEL_FILES_SHA256["model.bin"] and t.fallback == ""
+        assert (t.engine, t.model) == ("whisper", "whisper-base-ct2-int8")
+        assert t.model_checksum == whisper.BASE_MODEL_FILES_SHA256["model.bin"] and t.fallback == ""
         assert t.audio_seconds == pytest.approx(len(samples) / 16000, abs=1e-3)
         assert t.seconds > 0 and t.real_time_factor == pytest.approx(t.seconds / t.audio_seconds, rel=0.01)
         assert " ".join(w.word.lower() for w in t.words) == sentence, t.text
@@ -156,8 +156,10 @@ def test_int16_input_is_accepted(tmp_path):
 
 @pytest.fixture
 def whisper_model_dir(monkeypatch):
-    """Point the Whisper engine at another folder for one test; the cache is cleared around it."""
+    """Point the Whisper engine (base, and tiny.en) at another folder for one test; the cache is
+    cleared around it."""
     def use(path):
+        monkeypatch.setenv("WHISPER_BASE_DIR", str(path))
         monkeypatch.setenv("WHISPER_MODEL_DIR", str(path))
         T.clear_cache()
 
@@ -175,7 +177,7 @@ def test_without_the_whisper_model_english_falls_back_to_pocketsphinx(neutral_cl
 
 def test_a_replaced_whisper_model_file_is_refused(whisper_model_dir, tmp_path):
     tampered = tmp_path / "tampered"
-    shutil.copytree(whisper.default_model_dir(), tampered)
+    shutil.copytree(whisper.base_model_dir(), tampered)
     (tampered / "config.json").write_text((tampered / "config.json").read_text() + " ")
     whisper_model_dir(tampered)
     with pytest.raises(TranscriptionError, match="config.json does not match its pinned sha256"):

@@ -106,3 +106,41 @@ def test_a_version_naming_another_encoder_than_its_weights_is_refused(tmp_path):
     (copy / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="cannot be loaded"):
         load_classifier(Path(copy))
+
+
+def test_whisper_base_can_be_the_transcriber_and_an_unknown_one_is_refused(speech_samples_dir, monkeypatch):
+    from core.audio import load
+
+    monkeypatch.setenv("WHISPER_MODEL", "base")
+    engine = whisper.WhisperEngine(threads=1)
+    assert engine.model == "whisper-base-ct2-int8" and engine.model_checksum == whisper.BASE_MODEL_FILES_SHA256["model.bin"]
+    text, words = engine.run(load(speech_samples_dir / "en_fire.wav"))
+    assert "on fire" in text.lower() and all(0.0 <= w.confidence <= 1.0 for w in words)
+    # the live worker names its own (tiny.en), whatever WHISPER_MODEL says
+    assert whisper.WhisperEngine(threads=1, model_name="tiny.en").model == whisper.MODEL_NAME
+    monkeypatch.setenv("WHISPER_MODEL", "large-v9")
+    with pytest.raises(TranscriptionError, match="WHISPER_MODEL must be one of tiny.en, base"):
+        whisper.WhisperEngine(threads=1)
+
+
+def test_a_silent_line_with_packet_loss_gives_no_words_and_speech_keeps_them(speech_samples_dir):
+    """The benchmark's silent call through the telephone channel with 5 % of packets lost: Whisper base
+    writes "I'm sorry I'm sorry I'm sorry" over it; the speech gate finds no speech there and lets
+    the spoken samples through."""
+    import io
+    from dataclasses import replace
+
+    from benchmarks.callset.scripts import scripts_of
+    from benchmarks.callset.synth import render_call
+    from benchmarks.callset.voices import NO_VOICE
+    from core.audio import decode, load
+
+    silent = next(s for s in scripts_of("tuning") if s.kind == "silent" and s.subkind == "silence")
+    line = decode(io.BytesIO(render_call(silent, NO_VOICE, "loss5").wav)).samples
+    engine = whisper.WhisperEngine(threads=1, model_name="base")
+    assert engine.run(line) == ("", [])
+    ungated = whisper.WhisperEngine(threads=1, model_name="base",
+                                    settings=replace(whisper.DecodeSettings(), speech_gate=None))
+    assert ungated.run(line)[1], "Whisper base no longer writes words over this line: the gate is untested"
+    for name in ("en_fire.wav", "en_ambulance.wav"):
+        assert engine.run(load(speech_samples_dir / name))[1], name

@@ -16,7 +16,7 @@ from core.triage.config import DEFAULT_CONFIG
 from core.triage.evidence import TriageEvidence, WordEvidence
 from core.triage.policy import triage
 
-SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / "words-v1"
+SHIPPED = Path(__file__).resolve().parents[2] / "ml_models" / "words-v2"
 EMERGENCIES = ["my father is not breathing send an ambulance", "there is a fire in the building people are inside",
                "a man has a knife and he is attacking us", "bike accident on the highway two people injured",
                "my mother fainted and is not waking up", "smoke everywhere the kitchen is burning",
@@ -47,6 +47,23 @@ def test_it_ranks_emergencies_above_other_calls_and_names_its_words(small_model)
     assert small_model.metadata["training_data_sha256"] and small_model.metadata["kind"] == "words"
 
 
+def test_the_lexicons_incident_phrases_teach_the_incident_head_and_leave_the_emergency_head_alone(small_model):
+    phrases = [("electrocuted", "medical"), ("current laga", "medical"), ("transformer fire", "fire"),
+               ("gas cylinder blast", "fire"), ("chain snatched", "crime"), ("robbers", "crime"),
+               ("bus overturned", "road_accident"), ("knocked down", "road_accident")]
+    texts = EMERGENCIES * 3 + OTHERS * 3
+    taught = train_words_model(texts, [True] * 24 + [False] * 24,
+                               [f"e{i % 8}" for i in range(24)] + [f"o{i % 8}" for i in range(24)],
+                               metadata={"version": "words-test", "licence": "test"},
+                               incident_types=TYPES * 3 + [None] * 24, folds=4, incident_phrases=phrases)
+    assert taught.metadata["incident_phrases"] == len(phrases)
+    assert small_model.predict("my chain snatched at the market").incident_type != "crime"  # not learned from calls
+    for text, incident in [("my uncle got electrocuted near the pole", "medical"),
+                           ("a bus overturned near the school", "road_accident"), ("my chain snatched at the market", "crime")]:
+        assert taught.predict(text).incident_type == incident, text
+        assert taught.predict(text).p_emergency == small_model.predict(text).p_emergency  # the emergency head is the same
+
+
 def test_saved_as_json_it_reads_back_the_same_and_a_tampered_file_is_refused(small_model, tmp_path):
     small_model.save(tmp_path / "m")
     again = load_words_model(tmp_path / "m")
@@ -63,7 +80,7 @@ def test_saved_as_json_it_reads_back_the_same_and_a_tampered_file_is_refused(sma
 def test_the_shipped_model_is_whole_and_says_what_it_was_trained_on(tmp_path):
     model = load_words_model(SHIPPED)
     meta = model.metadata
-    assert meta["version"] == "words-v1" and "licence" in meta and meta["training_data_sha256"]
+    assert meta["version"] == "words-v2" and "licence" in meta and meta["training_data_sha256"]
     assert meta["figures"]["emergency_auc_heldout_vs_non_genuine"] > 0.75  # measured on held-out scripts/voices
     assert 0 < model.trust < 1
     assert model.predict("help my husband collapsed he is not breathing").p_emergency > \
@@ -97,3 +114,24 @@ def test_without_a_reading_the_model_counts_for_nothing_and_its_words_are_quoted
     assert next(c for c in none.components if c.name == "words_model").contribution == 0.0
     sure = triage(TriageEvidence(emotion_probabilities={"neutral": 1.0}, words=_words(0.95)))
     assert any(r == "words model: an emergency (95%; 'breathing')" for r in sure.reasons)
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=st.floats(0, 1), trust=st.floats(0, 1), severity=st.floats(0, 1))
+def test_the_words_model_alone_never_puts_a_call_in_low(p, trust, severity):
+    words = WordEvidence(severity=severity, other_confidence=1.0, model_p_emergency=p, model_trust=trust)
+    result = triage(TriageEvidence(emotion_probabilities={"neutral": 1.0}, words=words))
+    assert result.band != "low"
+
+
+def test_low_takes_a_cue_an_operator_can_read():
+    from core.triage.evidence import Cue
+
+    words = WordEvidence(severity=0.0, other_confidence=1.0, model_p_emergency=0.02, model_trust=1.0)
+    quiet = triage(TriageEvidence(emotion_probabilities={"neutral": 1.0}, words=words))
+    assert quiet.base_score == 25.0 and any(c.name == "low_floor" for c in quiet.components)
+    joke = Cue(phrase="just kidding", start=1.0, end=1.6, strength=0.8)
+    pranked = triage(TriageEvidence(emotion_probabilities={"neutral": 1.0},
+                                    words=WordEvidence(severity=0.0, other_confidence=1.0, model_p_emergency=0.02,
+                                                       model_trust=1.0, prank_likelihood=0.8, prank_cues=[joke])))
+    assert pranked.band == "low" and not any(c.name == "low_floor" for c in pranked.components)

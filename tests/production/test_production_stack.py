@@ -141,6 +141,11 @@ def test_pages_static_files_and_headers_as_served(portal):
         plain.sendall(b"GET /cases/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         answer = plain.recv(4096).decode("latin-1")
     assert answer.startswith("HTTP/1.1 301") and "Location: https://localhost/cases/" in answer
+    # daphne itself (the Procfile's web process, reached without nginx) names no server either.
+    with socket.create_connection(("127.0.0.1", portal.web_port), timeout=10) as direct:
+        direct.sendall(b"GET /accounts/login/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        head = direct.recv(65536).decode("latin-1").split("\r\n\r\n", 1)[0].lower()
+    assert head.startswith("http/1.1 ") and "\r\nserver:" not in head, head
 
 
 
