@@ -228,9 +228,9 @@ def adopt_model_incident(result: TextAnalysis, reading: Any) -> None:
     """Where the lexicon found no word that names an incident (none at all, or only a service such
     as "police"), the words model's guess of the type (and department). A phrase that names the
     incident always wins: it is what the reason quotes. Chosen on the call benchmark's tuning part,
-    cross-validated by script: on Whisper's transcripts of telephone calls, the lexicon alone typed
-    40 % of emergencies, the model taking over only where the lexicon found nothing at all 40 %,
-    this rule 48 % (docs/benchmarks.md, "Incident type")."""
+    cross-validated by script: on Whisper base's transcripts of telephone calls the lexicon alone typed
+    41 % of emergencies, the model taking over only where the lexicon found nothing at all (and at
+    least 40 % sure) 45 %, this rule 48 % (docs/models.md, "The words")."""
     from core.text.lexicon import is_generic, matcher_for
 
     if not reading.incident_type or any(f.kind == "incident" and not is_generic(f.kind, f.weight)
