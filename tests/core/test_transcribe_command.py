@@ -54,7 +54,9 @@ def test_transcribe_json(speech, tmp_path):
     [entry] = json.loads(out)
     assert set(entry) == {"file", "text", "words", "engine", "model", "model_checksum", "fallback", "seconds"}
     assert entry["file"] == speech and entry["engine"] == "whisper" and len(entry["model_checksum"]) == 64
-    assert entry["text"] == "We need an ambulance as soon as possible" and entry["seconds"] > 0
+    # the synthetic sample as Whisper base hears it ("... an ambulance and soon as possible"; tiny.en had "as")
+    assert entry["text"].startswith("We need an ambulance") and entry["text"].endswith("soon as possible")
+    assert entry["model"] == "whisper-base-ct2-int8" and entry["seconds"] > 0
     assert set(entry["words"][0]) == {"word", "start", "end", "confidence"}
 
 
