@@ -267,6 +267,9 @@ def test_an_unknown_route_is_closed_cleanly(client, admin_user):
     async def attempt():
         communicator = _communicator("/ws/nothing-here/", headers)
         connected, code = await communicator.connect(timeout=5)
+        # Let the consumer finish before the loop closes: left running, its task was cancelled at the
+        # loop's close while it waited on the main thread, and one CI run hung there for good.
+        await communicator.disconnect()
         return connected, code
 
     assert async_to_sync(attempt)() == (False, 4404)
