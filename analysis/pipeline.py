@@ -231,10 +231,9 @@ def adopt_model_incident(result: TextAnalysis, reading: Any) -> None:
     cross-validated by script: on Whisper base's transcripts of telephone calls the lexicon alone typed
     41 % of emergencies, the model taking over only where the lexicon found nothing at all (and at
     least 40 % sure) 45 %, this rule 48 % (docs/models.md, "The words")."""
-    from core.text.lexicon import is_generic, matcher_for
+    from core.text.lexicon import matcher_for
 
-    if not reading.incident_type or any(f.kind == "incident" and not is_generic(f.kind, f.weight)
-                                        for f in result.findings):
+    if not reading.incident_type or any(f.names_incident for f in result.findings):
         return
     lexicon = matcher_for(settings.EXTRA_LEXICON_DIR).lexicon
     result.incident_type = reading.incident_type

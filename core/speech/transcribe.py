@@ -60,7 +60,8 @@ def _installed(engine: str, language: str, models_dir: str | Path | None) -> boo
     if engine == "whisper":
         from core.speech.whisper import TRANSCRIBERS, transcriber_choice
 
-        return TRANSCRIBERS[transcriber_choice()][1]() is not None
+        _, find_folder, _ = TRANSCRIBERS[transcriber_choice()]
+        return find_folder() is not None
     try:
         import pocketsphinx  # noqa: F401
     except ImportError:  # pragma: no cover

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ import numpy as np
 
 from core.speech.engines import Engine
 from core.speech.errors import TranscriptionError
+from core.speech.streaming import silero_speech_finder
 from core.speech.transcript import Word
 
 MODEL_NAME = "whisper-tiny.en-ct2-int8"
@@ -129,7 +130,7 @@ def base_model_dir() -> Path | None:
 #: transcript, where the folder comes from and the sha256 its files are checked against. Base is the
 #: default: on the call benchmark's tuning part it ranked emergencies over non-genuine calls at AUC
 #: 0.83 against tiny.en's 0.75 (lexicon and voice, no words model), for about twice the time.
-TRANSCRIBERS: dict[str, tuple[str, Any, Mapping[str, str]]] = {
+TRANSCRIBERS: dict[str, tuple[str, Callable[[], Path | None], Mapping[str, str]]] = {
     "tiny.en": (MODEL_NAME, default_model_dir, MODEL_FILES_SHA256),
     "base": ("whisper-base-ct2-int8", base_model_dir, BASE_MODEL_FILES_SHA256),
 }
@@ -240,14 +241,9 @@ def _install_short_windows() -> None:
     transcribe_module.pad_or_trim = pad_or_trim
 
 
-def _has_speech(pcm: np.ndarray, threshold: float) -> bool:
-    """Whether Silero VAD finds 200 ms of speech anywhere in the samples (16 kHz)."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
+def _as_float32(pcm: np.ndarray) -> np.ndarray:
     samples = np.asarray(pcm)
-    samples = samples.astype(np.float32) / 32768.0 if samples.dtype == np.int16 else samples.astype(np.float32)
-    options = VadOptions(threshold=threshold, min_speech_duration_ms=200)
-    return bool(samples.size) and bool(get_speech_timestamps(samples, options))
+    return samples.astype(np.float32) / 32768.0 if samples.dtype == np.int16 else samples.astype(np.float32)
 
 
 class WhisperEngine(Engine):
@@ -263,6 +259,7 @@ class WhisperEngine(Engine):
         self.model_checksum = verify_model_dir(folder, pinned)
         self.model = label
         self.settings = settings
+        self._has_speech = None if settings.speech_gate is None else silero_speech_finder(threshold=settings.speech_gate)
         try:
             from faster_whisper import WhisperModel
 
@@ -279,20 +276,19 @@ class WhisperEngine(Engine):
             _install_short_windows()
 
     def run(self, pcm: np.ndarray) -> tuple[str, list[Word]]:
-        if self.settings.speech_gate is not None and not _has_speech(pcm, self.settings.speech_gate):
+        samples = _as_float32(pcm)
+        if self._has_speech is not None and not self._has_speech(samples):
             return "", []
-        return self.run_with_prompt(pcm, self.settings.initial_prompt)
+        return self.run_with_prompt(samples, self.settings.initial_prompt)
 
     def run_with_prompt(self, pcm: np.ndarray, prompt: str | None) -> tuple[str, list[Word]]:
         """As run, with words that came before as Whisper's prompt (a streaming pass gives the
         committed text, so a buffer cut mid-sentence is read in context)."""
-        samples = np.asarray(pcm)
-        if samples.dtype == np.int16:
-            samples = samples.astype(np.float32) / 32768.0
+        samples = _as_float32(pcm)
         with self._lock:
             _short_window.on = self.short_windows
             segments, _info = self._model.transcribe(
-                samples.astype(np.float32), language="en", beam_size=self.settings.beam_size,
+                samples, language="en", beam_size=self.settings.beam_size,
                 vad_filter=self.settings.vad_filter, word_timestamps=True, condition_on_previous_text=False,
                 temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if self.settings.temperature_fallback else 0.0,
                 initial_prompt=prompt, hotwords=self.settings.hotwords,

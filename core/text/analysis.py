@@ -24,7 +24,7 @@ from typing import Any
 from core.contracts import ADDED_LATER, field_values
 from core.probability import noisy_or
 from core.speech.transcript import Transcript
-from core.text.lexicon import matcher_for, tokens_of
+from core.text.lexicon import is_generic, matcher_for, tokens_of
 
 INCIDENT_TYPES = ("medical", "fire", "crime", "women_safety", "road_accident", "other")
 UNKNOWN_SEVERITY = 0.5  # words unknown: neither harmless nor proven critical
@@ -52,6 +52,11 @@ class Finding:
     weight: float  # the lexicon entry's weight: how much this cue alone counts
     # the recogniser's mean confidence in these words (1 for typed text)
     confidence: float = field(default=1.0, metadata=ADDED_LATER)
+
+    @property
+    def names_incident(self) -> bool:
+        """Words that name the incident ("snake bite"), not a service or condition ("police")."""
+        return self.kind == "incident" and not is_generic(self.kind, self.weight)
 
     @property
     def similarity(self) -> float:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.probability import noisy_or
-from core.text.lexicon import is_generic
 from core.triage.config import SCORE_MAX, SCORE_MIN, is_number
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,8 +103,8 @@ class WordEvidence:
         # Words that name the incident ("snake bite", "road accident"), not the service ("police"),
         # and not words already counted as an urgent cue.
         urgent = {c.phrase for c in _cues(analysis.findings, "severity")}
-        incident = [f for f in analysis.findings if f.kind == "incident" and f.label == analysis.incident_type
-                    and not is_generic(f.kind, f.weight) and f.matched not in urgent]
+        incident = [f for f in analysis.findings if f.names_incident and f.label == analysis.incident_type
+                    and f.matched not in urgent]
         other = analysis.other_confidence
         return cls(
             severity=analysis.severity,
