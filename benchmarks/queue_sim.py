@@ -6,11 +6,13 @@
 Calls of the call-ranking benchmark (their kind and the base score the real pipeline gave them)
 arrive at random (Poisson) with a realistic mix — most calls not genuine, as at Telangana's
 Dial-100 (78 %) — and N operators answer them, each call taking a handling time of its kind. The
-queue is ordered three ways on the same arrivals: first-come-first-served, by score alone, and by
-this portal's policy (due time: a bound per band, :mod:`core.triage.waiting`). For light, busy and
+queue is ordered five ways on the same arrivals: first-come-first-served, by score alone, by due
+time alone (a bound per band; the portal's order until 2026-12-06), by band then due time, and by
+this portal's policy (CRITICAL, then HIGH, then NORMAL and LOW together, each by due time:
+:mod:`core.triage.waiting`). For light, busy and
 backlog loads (offered load = arrivals x mean handling time / operators; a backlog is above 1 for
 an hour, then the line drains), it prints the waits of emergencies, routine calls and non-genuine
-calls (p50 / p95 / max) and how many calls were answered past their band's bound, and writes
+calls (p50 / p95 / max) and how many calls of each band were answered past its bound, and writes
 ``benchmarks/results/queue_sim.json``.
 """
 
@@ -28,8 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.triage.config import DEFAULT_CONFIG, TriageConfig, band_for  # noqa: E402
-from core.triage.waiting import allowance, band_bounds  # noqa: E402
+from core.triage.config import BAND_NAMES, DEFAULT_CONFIG, TriageConfig, band_for  # noqa: E402
+from core.triage.waiting import allowance, band_bounds, queue_key  # noqa: E402
 
 #: Share of arrivals per kind: 78 % not genuine (blank, wrong number, enquiry, prank, abuse).
 MIX = {"emergency": 0.12, "routine": 0.10, "non_emergency": 0.38, "prank": 0.20, "abusive": 0.05, "silent": 0.15}
@@ -101,11 +103,19 @@ def simulate(calls: list[Call], key: Callable[[Call], tuple[float, ...]]) -> lis
     return served
 
 
+PORTAL = "portal (tiers, due time)"
+
+
 def policies(config: TriageConfig) -> dict[str, Callable[[Call], tuple[float, ...]]]:
+    def due(c: Call) -> float:
+        return c.arrival + allowance(c.base, config)
+
     return {
         "fcfs": lambda c: (c.arrival,),
         "score only": lambda c: (-c.base, c.arrival),
-        "portal (due time)": lambda c: (c.arrival + allowance(c.base, config), c.arrival),
+        "due time alone": lambda c: (due(c), c.arrival),  # the portal's order until 2026-12-06
+        "band, then due": lambda c: (BAND_NAMES.index(band_for(c.base)), due(c), c.arrival),
+        PORTAL: lambda c: (-queue_key(band_for(c.base), due(c)), c.arrival),
     }
 
 
@@ -124,6 +134,10 @@ def figures(served: list[tuple[Call, float]], config: TriageConfig) -> dict[str,
     late = [(c, w) for c, w in served if w > bounds[band_for(c.base)]]
     out["past band bound"] = {"calls": len(late), "share": round(len(late) / max(1, len(served)), 4),
                               "emergencies": sum(1 for c, _ in late if c.kind == "emergency")}
+    for band in BAND_NAMES:  # per band: how many were late, of how many, and the longest wait
+        waits = [w for c, w in served if band_for(c.base) == band]
+        out[band] = {"calls": len(waits), "late": sum(1 for w in waits if w > bounds[band]),
+                     "max": round(max(waits, default=0.0), 1)}
     return out
 
 
@@ -139,7 +153,7 @@ def main() -> None:
     results: dict[str, dict[str, object]] = {}
     print(f"{OPERATORS} operators, arrivals for {ARRIVAL_WINDOW_S / 60:.0f} min, mix {MIX}; bounds "
           + ", ".join(f"{band} {s:.0f} s" for band, s in band_bounds(config).items()))
-    header = f"{'load':8} {'policy':18} " + " ".join(f"{g + ' p50/p95/max':>26}" for g in GROUPS) + "  past bound"
+    header = f"{'load':8} {'policy':24} " + " ".join(f"{g + ' p50/p95/max':>26}" for g in GROUPS) + "  past bound"
     print(header)
     for load_name, load in LOADS.items():
         results[load_name] = {"offered_load": load}
@@ -149,8 +163,9 @@ def main() -> None:
             results[load_name][name] = figs
             cells = " ".join(f"{figs[g]['p50']:>8.0f}/{figs[g]['p95']:>7.0f}/{figs[g]['max']:>7.0f} s" for g in GROUPS)
             late = figs["past band bound"]
-            print(f"{load_name:8} {name:18} {cells}  {late['calls']} ({late['share']:.1%})")
-        fcfs, portal = results[load_name]["fcfs"], results[load_name]["portal (due time)"]
+            per_band = " ".join(f"{band[:4]} {figs[band]['late']}/{figs[band]['calls']}" for band in BAND_NAMES)
+            print(f"{load_name:8} {name:24} {cells}  {late['calls']} ({late['share']:.1%}): {per_band}")
+        fcfs, portal = results[load_name]["fcfs"], results[load_name][PORTAL]
         ratio = portal["emergency"]["p50"] / max(1e-9, fcfs["emergency"]["p50"])  # type: ignore[index]
         results[load_name]["emergency_p50_vs_fcfs"] = round(ratio, 3)
     from _django import write_results

@@ -4,8 +4,8 @@
                                                     [--limit N] [--ravdess 48]
 
 The call-ranking benchmark's scripted calls (rendered and cached by benchmarks/call_ranking.py, in
-$CALL_BENCH_CACHE) and RAVDESS clips through the same telephone channel are transcribed by Whisper
-tiny.en three ways: as shipped, with the vocabulary as its prompt (``initial_prompt``), and as
+$CALL_BENCH_CACHE) and RAVDESS clips through the same telephone channel are transcribed by the
+finished-call transcriber (Whisper base; ``WHISPER_MODEL=tiny.en`` for the live passes' model) three ways: as shipped, with the vocabulary as its prompt (``initial_prompt``), and as
 ``hotwords``. Per way: WER against the script, cue recall (of the cues the lexicon finds in the
 script's own words, how many it finds in the transcript), cues found that the script does not have,
 and words written on the silent calls. A hint is kept only if, on the TUNING part, it lowers WER and
@@ -30,7 +30,7 @@ from benchmarks.callset.scripts import scripts_of  # noqa: E402
 from benchmarks.callset.synth import default_cache_dir, render_call  # noqa: E402
 from benchmarks.callset.voices import assign_voices  # noqa: E402
 
-#: What a 112 caller in India may say that Whisper tiny.en, trained mostly on other English, mishears.
+#: What a 112 caller in India may say that Whisper, trained mostly on other English, mishears.
 VOCABULARY = ("Emergency call to 112 in India. Help, ambulance, fire, accident, not breathing, unconscious, "
               "bleeding, knife, police, snake bite, poison, trapped, kidnapped, harassing, bachao, jaldi, "
               "behosh, aag, chor, madad, khoon.")

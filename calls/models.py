@@ -12,6 +12,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from core.triage.waiting import queue_key
+
 from .history import AppendOnlyModel
 from .media_types import media_type_of
 from .phone import validate_caller_number
@@ -171,7 +173,8 @@ class Case(models.Model):
     priority_override = models.FloatField(null=True, blank=True)
     # When the call must be answered: when the portal took it in + its band's allowance
     # (core.triage.waiting).
-    # queue_key is minus that in epoch seconds, so ordering by it descending is earliest due first.
+    # queue_key orders the queue, larger first: CRITICAL, then HIGH, then NORMAL and LOW together,
+    # each earliest due first (core.triage.waiting.queue_key); it never changes as time passes.
     due_at = models.DateTimeField(null=True, blank=True)
     queue_key = models.FloatField(default=0.0, db_index=True)
     incident_type = models.CharField(max_length=32, blank=True)
@@ -226,7 +229,7 @@ class Case(models.Model):
         # From when the portal took the call in, never earlier: a client's backdated call time
         # (allowed, for the record) must not jump the queue.
         self.due_at = self.arrived_at + timedelta(seconds=allowance_seconds)
-        self.queue_key = -self.due_at.timestamp()
+        self.queue_key = queue_key(band, self.due_at.timestamp())
 
     @property
     def arrived_at(self) -> datetime:

@@ -138,7 +138,7 @@ askNotificationPermission(document.getElementById("notify-permission"));
 window.liveQueue = connectLive("/ws/queue/", { onChange, resync });
 
 // Waiting time counts up every second, and the time left to each call's bound counts down. The order
-// needs no re-sort as time passes: the server orders by due time, which does not move.
+// needs no re-sort as time passes: the server orders by band tier and due time, which do not move.
 function formatWait(seconds) {
   const s = Math.max(0, Math.floor(seconds));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;

@@ -7,7 +7,7 @@ where the analysis can make it), so the cue strengths are the ones the pipeline 
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from core.speech.transcript import Transcript, Word
@@ -15,7 +15,7 @@ from core.text.analysis import analyse
 from core.triage.config import BAND_NAMES, DEFAULT_CONFIG, TriageConfig, band_for
 from core.triage.evidence import TriageEvidence, WordEvidence
 from core.triage.policy import SILENT_CALL_SCORE, SILENT_REASON, triage, typical_genuine_score
-from core.triage.waiting import allowance, band_bounds, due_in, queue_key
+from core.triage.waiting import QUEUE_TIERS, allowance, band_bounds, due_in, queue_key, wait_reason
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EPS = 1e-9
@@ -154,14 +154,19 @@ scores = st.floats(0, 100, allow_nan=False)
 max_waits = st.floats(10, 900)
 
 
+def _key(base: float, received: float, config: TriageConfig) -> float:
+    """The stored queue key of a call of this base score received at ``received`` (epoch s)."""
+    return queue_key(band_for(base), received + allowance(base, config))
+
+
 @PROPERTY
 @given(a=scores, b=scores, max_wait=max_waits)
 def test_a_higher_score_is_never_allowed_to_wait_longer(a, b, max_wait):
     config = TriageConfig(version=1, max_wait_seconds=max_wait)
     low, high = sorted((a, b))
     assert allowance(high, config) <= allowance(low, config) + EPS
-    # so among calls received together the higher score is due first
-    assert queue_key(high, 1e9, config) >= queue_key(low, 1e9, config) - EPS
+    # so among calls received together the higher score comes first
+    assert _key(high, 1e9, config) >= _key(low, 1e9, config) - EPS
 
 
 @PROPERTY
@@ -173,23 +178,42 @@ def test_every_call_is_allowed_no_longer_than_its_bands_bound(base, max_wait):
 
 @PROPERTY
 @given(late=scores, fresh=scores, extra=st.floats(0, 3600), max_wait=max_waits, received=st.floats(1e9, 2e9))
-def test_a_call_past_its_bound_is_ahead_of_every_call_not_yet_due(late, fresh, extra, max_wait, received):
+def test_a_call_past_its_bound_is_ahead_of_every_call_of_its_tier_or_below_not_yet_due(late, fresh, extra, max_wait,
+                                                                                        received):
     config = TriageConfig(version=1, max_wait_seconds=max_wait)
     now = received + allowance(late, config) + extra
     assert due_in(late, now - received, config) <= 1e-6
-    # the fresh call arrives now: it is due later than the late call was
-    assert queue_key(late, received, config) >= queue_key(fresh, now, config) - 1e-6
+    assume(QUEUE_TIERS[band_for(fresh)] >= QUEUE_TIERS[band_for(late)])
+    # the fresh call arrives now: it is due later than the late call was (to the float resolution of
+    # keys near -2e10 s: a few microseconds)
+    assert _key(late, received, config) >= _key(fresh, now, config) - 1e-4
 
 
-def test_a_backlog_does_not_put_a_fresh_critical_call_behind_a_low_call_before_the_low_calls_bound():
+@PROPERTY
+@given(base=scores, waited=st.floats(0, 30 * 86400), fresh=scores, max_wait=max_waits, now=st.floats(1e9, 2e9))
+def test_no_wait_puts_a_call_ahead_of_a_critical_or_high_call_of_a_higher_band(base, waited, fresh, max_wait, now):
+    config = TriageConfig(version=1, max_wait_seconds=max_wait)
+    assume(band_for(fresh) in ("critical", "high") and BAND_NAMES.index(band_for(fresh)) < BAND_NAMES.index(band_for(base)))
+    assert _key(fresh, now, config) > _key(base, now - waited, config)
+
+
+def test_a_backlog_keeps_critical_calls_first_and_a_low_call_moves_up_through_the_normal_calls():
     config = DEFAULT_CONFIG
     now = 1_000_000.0
-    low_prank = queue_key(15.0, now - 236, config)  # LOW, waiting 3 min 56 s
-    critical = queue_key(85.0, now - 106, config)  # CRITICAL knife call, waiting 1 min 46 s
-    fresh_critical = queue_key(85.0, now, config)
-    assert critical > low_prank and fresh_critical > low_prank
-    # ... and the low call is answered within its own bound (30 min): by then it is ahead
-    assert queue_key(15.0, now - 30 * 60, config) > fresh_critical
+    low_prank = _key(15.0, now - 236, config)  # LOW, waiting 3 min 56 s
+    critical = _key(85.0, now - 106, config)  # CRITICAL knife call, waiting 1 min 46 s
+    fresh_critical, fresh_high, fresh_normal = (_key(score, now, config) for score in (85.0, 60.0, 40.0))
+    assert critical > fresh_critical > fresh_high > fresh_normal > low_prank
+    # A LOW call (30 min at the bottom of the band) passes the NORMAL calls (12 min at the bottom of
+    # theirs) received more than 18 min after it; past its bound it is ahead of every NORMAL call not
+    # yet due ...
+    assert _key(0.0, now - 18.5 * 60, config) > _key(25.0, now, config) > _key(0.0, now - 17.5 * 60, config)
+    assert _key(0.0, now - 30 * 60, config) > _key(25.0, now - 11 * 60, config)
+    # ... and never ahead of a HIGH or CRITICAL call, however long it waits.
+    assert fresh_high > _key(0.0, now - 5 * 3600, config)
+    assert wait_reason(0.0, 31 * 60, config) == \
+        "waiting 31 min: past its 30 min bound, ahead of the NORMAL and LOW calls not yet due"
+    assert wait_reason(60.0, 4 * 60, config) == "waiting 4 min: past its 2 min 51 s bound, ahead of the HIGH calls not yet due"
 
 
 @pytest.mark.parametrize("max_wait", [1e308, 1e12, float("inf"), 5.0])

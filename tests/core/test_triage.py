@@ -393,7 +393,7 @@ def test_reasons_name_the_voice_the_words_the_history_and_the_wait():
         "sounds fearful 0.82",
     ]
     # the wait orders the queue; its words are on the case page
-    assert component(result, "waiting").reason == "waiting 3 min 10 s: past its 59 s bound, ahead of calls not yet due"
+    assert component(result, "waiting").reason == "waiting 3 min 10 s: past its 59 s bound, ahead of the CRITICAL calls not yet due"
     assert component(result, "distress").reason == "sounds fearful 0.82"
     assert not result.provisional
 
