@@ -54,8 +54,10 @@ def test_transcribe_json(speech, tmp_path):
     [entry] = json.loads(out)
     assert set(entry) == {"file", "text", "words", "engine", "model", "model_checksum", "fallback", "seconds"}
     assert entry["file"] == speech and entry["engine"] == "whisper" and len(entry["model_checksum"]) == 64
-    # the synthetic sample as Whisper base hears it ("... an ambulance and soon as possible"; tiny.en had "as")
-    assert entry["text"].startswith("We need an ambulance") and entry["text"].endswith("soon as possible")
+    # The synthetic sample as Whisper base hears it. Its int8 kernels differ by CPU: the same code and
+    # model wrote "We need an ambulance and soon as possible" on one build machine and "We need an
+    # ambience as soon as possible" on another, so only the words both heard are asserted.
+    assert entry["text"].startswith("We need an") and entry["text"].endswith("soon as possible")
     assert entry["model"] == "whisper-base-ct2-int8" and entry["seconds"] > 0
     assert set(entry["words"][0]) == {"word", "start", "end", "confidence"}
 
