@@ -55,6 +55,21 @@ def time_stretch(samples: np.ndarray, rate: float) -> np.ndarray:
     return stretched
 
 
+def speed_perturb(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Speak `factor` times as fast, tempo and pitch together (Kaldi's speed perturbation): the clip
+    resampled by 1/factor and played at the same rate, as a speaker with a shorter (factor > 1) or
+    longer vocal tract and another pace would say it."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    if not 0.5 <= factor <= 2.0:
+        raise ValueError(f"speed factor {factor} outside 0.5..2")
+    ratio = Fraction(factor).limit_denominator(100)
+    out: np.ndarray = resample_poly(np.asarray(samples, dtype=np.float32), ratio.denominator, ratio.numerator)
+    return out.astype(np.float32)
+
+
 def shift(samples: np.ndarray, max_fraction: float, rng: np.random.Generator) -> np.ndarray:
     """Circularly shift by up to +-max_fraction of the clip's length."""
     limit = int(len(samples) * max_fraction)

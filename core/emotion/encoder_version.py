@@ -23,8 +23,10 @@ from core.emotion.encoder_model import select_layers
 from core.emotion.encoder_training import (
     CLEAN,
     DEFAULT_SEARCH,
+    PLAIN_VARIANTS,
     TELEPHONE,
     HeadSearch,
+    check_variants,
     choose_settings,
     cross_corpus_metrics,
     dataset_embeddings,
@@ -56,13 +58,16 @@ def train_encoder_model(
     lineage: dict[str, Any] | None = None,
     held_out_speakers: Sequence[str] | None = None,
     encoder_name: str = TINY_EN,
+    variants: Sequence[str] = PLAIN_VARIANTS,
 ) -> dict[str, Any]:
     """Train into `out`; return the metadata (also written). `cross_corpus` is (clips, a name).
     `clips` (all under `dataset`, e.g. an imported dataset's stored files) replaces reading names;
     `lineage` adds to the metadata's "dataset" (e.g. the names of the imported datasets trained on).
     `held_out_speakers` replaces the k folds by one split: the figures are on those speakers, and the
     shipped head never hears them (so they stay unheard for any later comparison). `encoder_name` is
-    one of core.emotion.whisper_encoder.NAMED_ENCODERS."""
+    one of core.emotion.whisper_encoder.NAMED_ENCODERS. `variants` are the copies of every clip the
+    head learns from (core.emotion.encoder_training.VARIANTS: clean and telephone, and speed
+    perturbation); the figures are on the clean and telephone copies of unheard speakers."""
     started = time.perf_counter()
     dataset, out = Path(dataset), Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -80,7 +85,10 @@ def train_encoder_model(
         raise ValueError(f"Need at least two labels and {folds} speakers to train and judge a model.")
     encoder = load_named_encoder(encoder_name)
     fp = fingerprint(clips, dataset)
-    embeddings = dataset_embeddings(clips, encoder, fingerprint=fp, cache_dir=cache_dir, progress=progress)
+    variants = check_variants(variants)
+    n_layers = max(max(option) for option in search.layer_options) + 1
+    embeddings = dataset_embeddings(clips, encoder, fingerprint=fp, cache_dir=cache_dir, progress=progress,
+                                    variants=variants, n_layers=n_layers)
     y = np.array([labels.index(c.label) for c in clips])
     speakers = np.array([c.speaker for c in clips])
     held_out = held_out_folds(embeddings, y, clips, labels, search, folds, log, progress_callback,
@@ -118,11 +126,13 @@ def train_encoder_model(
         "training": {"head": "multinomial logistic regression", "c": c, "layers": list(layers),
                      "search": {"layers": [list(opt) for opt in search.layer_options], "c": list(search.c_options),
                                 "inner_folds": search.inner_folds},
-                     "folds": len(held_out["folds"]), "variants": ["clean", "telephone"],
+                     "folds": len(held_out["folds"]), "variants": list(variants),
                      "total_seconds": round(time.perf_counter() - started, 1)},
         "metrics": metrics,
         "reliability": {"distress_auc_heldout": held_out.get("distress_auc", {}).get("mean"),
-                        "distress_auc_cross_corpus": cross.get("distress_auc")},
+                        # as deployed: over all the labels it answers with (older versions recorded
+                        # the AUC over the labels the corpora share, which flattered them)
+                        "distress_auc_cross_corpus": cross.get("distress_auc_all_labels", cross.get("distress_auc"))},
         "library_versions": library_versions(),
     }
     (out / METADATA_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")

@@ -78,6 +78,10 @@ NO_SPEECH_PROBABILITY = 0.6
 LOW_WORD_PROBABILITY = 0.3
 LOOPING_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for a repetitive decode
 MAX_REPEATS = 3  # a phrase of up to eight words said more often in a row than this is a decoder loop
+# Words the alignment squeezes into no time at all have no sound behind them: over loud white noise
+# Whisper base wrote "I'm going to put it on the back of the car" three times, 29 of its 33 words
+# lasting under 20 ms, Whisper only 57 % sure it was not speech and every loop check passed.
+INSTANT_WORD_SECONDS = 0.02
 _EDGE_PUNCTUATION = "\"'“”‘’¿¡([{)]}.,;:!?。，！？"
 
 
@@ -184,12 +188,17 @@ def _clean_word(raw: str) -> str:
     return raw.strip().strip(_EDGE_PUNCTUATION)
 
 
-def keep_segment(segment: Any) -> bool:
-    """False for what Whisper writes over silence or noise, and for runaway repetition."""
+def keep_segment(segment: Any, *, judge_timing: bool = True) -> bool:
+    """False for what Whisper writes over silence or noise, and for runaway repetition; with
+    `judge_timing`, also for a segment most of whose words take no time (not on a live pass, whose
+    last words, cut off by the end of the buffer, are often squeezed together)."""
     words = [w for w in (segment.words or []) if _clean_word(w.word)]
     if not words:
         return False
     mean_probability = float(np.mean([w.probability for w in words]))
+    instant = sum(1 for w in words if w.end - w.start < INSTANT_WORD_SECONDS)
+    if judge_timing and len(words) >= 3 and instant * 2 > len(words):  # most of its words take no time
+        return False
     if segment.no_speech_prob > NO_SPEECH_PROBABILITY and (
         mean_probability < 0.5 or segment.compression_ratio > LOOPING_COMPRESSION_RATIO
     ):
@@ -294,7 +303,8 @@ class WhisperEngine(Engine):
                 initial_prompt=prompt, hotwords=self.settings.hotwords,
             )
             try:
-                kept = [s for s in segments if keep_segment(s)]  # decoding happens here (a generator)
+                # decoding happens here (a generator)
+                kept = [s for s in segments if keep_segment(s, judge_timing=not self.short_windows)]
             finally:
                 _short_window.on = False
         words = cut_loops([

@@ -13,7 +13,7 @@ import pytest
 from core import audio
 from core.emotion.classifier import clear_cache, load_classifier
 from core.emotion.encoder_model import EncoderHead, embed_layers, fit_head, select_layers
-from core.emotion.encoder_training import HeadSearch
+from core.emotion.encoder_training import SPEED_VARIANTS, HeadSearch
 from core.emotion.encoder_version import train_encoder_model
 from core.emotion.model_version import ModelError, read_metadata
 from core.emotion.whisper_encoder import WhisperEncoder, load_encoder
@@ -121,6 +121,40 @@ def test_the_train_command_makes_an_encoder_version(tmp_path):
     out = tmp_path / "enc-cmd-v1"
     call_command("train_emotion_model", "--kind", "whisper-encoder", "--dataset", str(data), "--out", str(out),
                  "--folds", "3", "--cross-corpus", str(manifest), "--cache-dir", str(tmp_path / "cache"),
-                 "--no-progress", stdout=open("/dev/null", "w"))
+                 "--no-progress", "--variants", "speed", "--layer-options", "1;0,1", "--c-values", "0.01",
+                 stdout=open("/dev/null", "w"))
     meta = read_metadata(out)
     assert meta["metrics"]["cross_corpus"]["n"] == 12 and meta["metrics"]["cross_corpus"]["corpus"] == "other"
+    assert meta["training"]["variants"] == list(SPEED_VARIANTS)
+    # the unseen corpus's distress AUC in force is the one over every label the model answers with
+    clean = meta["metrics"]["cross_corpus"]["clean"]
+    assert meta["reliability"]["distress_auc_cross_corpus"] == clean["distress_auc_all_labels"]
+    # only the layers the search can choose were computed and cached: 2 of tiny.en's 4, 10 copies per clip
+    cached = [np.load(f, mmap_mode="r").shape for f in (tmp_path / "cache").glob("encoder-*.npy")]
+    assert any(shape[1:3] == (len(SPEED_VARIANTS), 2) for shape in cached), cached
+    clear_cache()
+    assert load_classifier(out).classify(audio.load(next(Path(data).rglob("*.wav")))).probabilities
+
+
+def test_speed_perturbation_changes_pace_and_pitch_together():
+    from core.augment import speed_perturb
+
+    t = np.arange(16_000) / 16_000
+    tone = np.sin(2 * np.pi * 200 * t).astype(np.float32)
+    faster = speed_perturb(tone, 1.1)
+    assert len(faster) == pytest.approx(16_000 / 1.1, abs=2) and faster.dtype == np.float32
+    spectrum = np.abs(np.fft.rfft(faster))
+    assert np.fft.rfftfreq(len(faster), 1 / 16_000)[spectrum.argmax()] == pytest.approx(220, abs=2)
+    assert len(speed_perturb(tone, 0.85)) == pytest.approx(16_000 / 0.85, abs=2)
+    with pytest.raises(ValueError, match="outside"):
+        speed_perturb(tone, 3.0)
+
+
+def test_training_variants_start_with_the_two_the_figures_are_judged_on():
+    from core.emotion.encoder_training import check_variants
+
+    assert check_variants(SPEED_VARIANTS) == SPEED_VARIANTS
+    for bad in (("telephone", "clean"), ("clean", "telephone", "speed 9"), ("clean", "telephone", "clean"),
+                ("clean",)):
+        with pytest.raises(ValueError, match="training variants"):
+            check_variants(bad)

@@ -116,9 +116,9 @@ def test_silence_and_noise_give_no_words_not_invented_ones(noise, tmp_path):
 
 
 def test_the_guard_drops_guesses_and_keeps_speech():
-    def segment(text, probabilities, no_speech=0.1):
-        words = [SimpleNamespace(word=f" {w}", probability=p) for w, p in zip(text.split(), probabilities,
-                                                                              strict=True)]
+    def segment(text, probabilities, no_speech=0.1, seconds_per_word=0.3):
+        words = [SimpleNamespace(word=f" {w}", probability=p, start=i * 0.3, end=i * 0.3 + seconds_per_word)
+                 for i, (w, p) in enumerate(zip(text.split(), probabilities, strict=True))]
         raw = text.encode()
         return SimpleNamespace(text=text, words=words, no_speech_prob=no_speech,
                                compression_ratio=len(raw) / len(zlib.compress(raw)))  # as faster-whisper computes it
@@ -132,6 +132,13 @@ def test_the_guard_drops_guesses_and_keeps_speech():
     loop = "thank you for watching " + "see you in the next video " * 12
     assert not whisper.keep_segment(segment(loop, [0.9] * len(loop.split()), no_speech=0.94))
     assert whisper.keep_segment(segment(loop, [0.9] * len(loop.split()), no_speech=0.1))  # cut_loops trims it
+    # Words the alignment puts in no time at all (what base wrote over loud white noise on one machine)
+    car = "I'm going to put it on the back of the car"
+    assert not whisper.keep_segment(segment(car, [0.86] * 11, no_speech=0.57, seconds_per_word=0.0))
+    assert whisper.keep_segment(segment(car, [0.86] * 11, no_speech=0.57, seconds_per_word=0.15))
+    # a live pass's buffer ends mid-word: its last words are often squeezed, so timing is not judged there
+    assert whisper.keep_segment(segment(car, [0.86] * 11, no_speech=0.57, seconds_per_word=0.0), judge_timing=False)
+    assert whisper.keep_segment(segment("help me", [0.9] * 2, seconds_per_word=0.0))  # too few words to judge
 
 
 def test_a_decoder_loop_is_cut_back_but_a_shouted_help_is_kept():

