@@ -35,7 +35,6 @@ import numpy as np  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results" / "voice_speed_variants.json"
 LABELS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
 SHARED = ["neutral", "happy", "sad", "angry", "fearful", "disgust"]
-DISTRESS, CALM = [3, 4, 5], [0, 1, 2]
 C_OPTIONS = (0.003, 0.01, 0.03)
 SPEEDS_2 = ("speed 0.9", "speed 1.1")
 SPEEDS_4 = ("speed 0.85", "speed 0.9", "speed 1.1", "speed 1.15")
@@ -53,88 +52,48 @@ ROWS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
 }
 
 
-def _rows(x: np.ndarray, layers: Sequence[int]) -> np.ndarray:
-    return x[:, list(layers)].reshape(len(x), -1)
-
-
-def _fit(x: np.ndarray, y: np.ndarray, c: float):
-    from sklearn.linear_model import LogisticRegression
-
-    counts = np.bincount(y, minlength=len(LABELS)).astype(float)
-    weights = (counts.sum() / np.maximum(counts, 1) / np.count_nonzero(counts))[y]
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    model = LogisticRegression(C=c, max_iter=3000).fit((x - mean) / scale, y, sample_weight=weights)
-    full = np.zeros((1, len(LABELS)))
-
-    def probabilities(z: np.ndarray) -> np.ndarray:
-        out = np.repeat(full, len(z), axis=0)
-        out[:, model.classes_] = model.predict_proba((z - mean) / scale)
-        return out
-    return probabilities
-
-
-def _ua(p: np.ndarray, y: np.ndarray, only: Sequence[str] | None = None) -> float:
-    from sklearn.metrics import recall_score
-
-    if only is not None:
-        mask = np.zeros(len(LABELS))
-        mask[[LABELS.index(lab) for lab in only]] = 1
-        p = p * mask
-    return float(recall_score(y, p.argmax(axis=1), labels=sorted(set(y.tolist())), average="macro", zero_division=0))
-
-
-def _distress_auc(p: np.ndarray, y: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    keep = np.isin(y, DISTRESS + CALM)
-    return float(roc_auc_score(np.isin(y[keep], DISTRESS), p[keep][:, DISTRESS].sum(axis=1)))
-
-
-def judge(ravdess: dict, emodb: dict, layers: Sequence[int], copies: Sequence[int], inner: int = 4) -> dict:
-    """copies: indices into the RAVDESS embeddings' variants the head learns from (0 and 1 always)."""
+def judge(ravdess: dict, emodb: dict, layers: Sequence[int], copies: Sequence[int]) -> dict:
+    """copies: indices into the RAVDESS embeddings' variants the head learns from (0 and 1 always),
+    trained and judged by core.emotion.encoder_training, as the train command does."""
     from core.emotion.datasets import balanced_folds
+    from core.emotion.encoder_training import (
+        CLEAN,
+        TELEPHONE,
+        HeadSearch,
+        choose_settings,
+        head_metrics,
+        train_head,
+    )
 
-    r_emb, ry, rs, rg = ravdess["emb"], ravdess["y"], ravdess["speakers"], ravdess["genders"]
-    learnt = [_rows(r_emb[:, v], layers) for v in copies]
-    clean, telephone = learnt[0], learnt[1]
+    emb, ry, rs, rg = ravdess["emb"][:, list(copies)], ravdess["y"], ravdess["speakers"], list(ravdess["genders"])
+    search = HeadSearch(layer_options=(tuple(layers),), c_options=C_OPTIONS, inner_folds=4)
 
-    def train(ids: np.ndarray, c: float):
-        return _fit(np.concatenate([x[ids] for x in learnt]), np.concatenate([ry[ids]] * len(learnt)), c)
-
-    def choose(ids: np.ndarray) -> float:
-        groups = sorted(set(rs[ids].tolist()))
-        folds = [groups[i::inner] for i in range(inner)]
-        scores = []
-        for c in C_OPTIONS:
-            uas = []
-            for held in folds:
-                val, fit_ids = ids[np.isin(rs[ids], held)], ids[~np.isin(rs[ids], held)]
-                uas.append(_ua(train(fit_ids, c)(clean[val]), ry[val]))
-            scores.append(np.mean(uas))
-        return C_OPTIONS[int(np.argmax(scores))]
+    def trained(ids: np.ndarray):
+        _, c, _ = choose_settings(emb, ry, rs, ids, LABELS, search)
+        return train_head(emb, ry, ids, LABELS, layers, c), c
 
     per_fold: dict[str, list[float]] = {"ua": [], "telephone_ua": [], "distress_auc": [], "male": [], "female": []}
     for test_actors in balanced_folds(ravdess["clips"], 6):
         test = np.flatnonzero(np.isin(rs, test_actors))
-        train_ids = np.flatnonzero(~np.isin(rs, test_actors))
-        head = train(train_ids, choose(train_ids))
-        p = head(clean[test])
-        per_fold["ua"].append(_ua(p, ry[test]))
-        per_fold["telephone_ua"].append(_ua(head(telephone[test]), ry[test]))
-        per_fold["distress_auc"].append(_distress_auc(p, ry[test]))
+        head, _ = trained(np.flatnonzero(~np.isin(rs, test_actors)))
+        clean = head_metrics(head, emb, ry, test, LABELS, rg, CLEAN)
+        per_fold["ua"].append(clean["unweighted_accuracy"])
+        per_fold["telephone_ua"].append(head_metrics(head, emb, ry, test, LABELS, rg, TELEPHONE)["unweighted_accuracy"])
+        per_fold["distress_auc"].append(clean["distress_auc"])
         for gender in ("male", "female"):
-            mine = rg[test] == gender
-            per_fold[gender].append(_ua(p[mine], ry[test][mine]))
+            per_fold[gender].append(clean["per_gender"][gender]["unweighted_accuracy"])
     b = {k: round(float(np.mean(v)), 4) for k, v in per_fold.items()}
     b["telephone_drop"] = round(b["ua"] - b["telephone_ua"], 4)
-    everyone = np.arange(len(ry))
-    c = choose(everyone)
-    head = train(everyone, c)
+    head, c = trained(np.arange(len(ry)))
     e_emb, ey, eg = emodb["emb"], emodb["y"], emodb["genders"]
-    pe, pt = head(_rows(e_emb[:, 0], layers)), head(_rows(e_emb[:, 1], layers))
-    e = {"c": c, "ua_shared": round(_ua(pe, ey, SHARED), 4), "distress_auc": round(_distress_auc(pe, ey), 4),
-         "distress_auc_telephone": round(_distress_auc(pt, ey), 4),
-         **{f"distress_auc_{g}": round(_distress_auc(pe[eg == g], ey[eg == g]), 4) for g in ("male", "female")}}
+    everyone = np.arange(len(ey))
+    e: dict = {"c": c, "ua_shared": head_metrics(head, e_emb, ey, everyone, LABELS, list(eg), CLEAN,
+                                                   only_labels=SHARED)["unweighted_accuracy"]}
+    for name, variant in (("distress_auc", CLEAN), ("distress_auc_telephone", TELEPHONE)):
+        e[name] = head_metrics(head, e_emb, ey, everyone, LABELS, list(eg), variant)["distress_auc"]
+    for gender in ("male", "female"):
+        mine = np.flatnonzero(eg == gender)
+        e[f"distress_auc_{gender}"] = head_metrics(head, e_emb, ey, mine, LABELS, list(eg), CLEAN)["distress_auc"]
     return {"protocol_b": b, "emodb_unseen": e}
 
 

@@ -10,5 +10,4 @@ SHIPPED_CNN_MODEL = "emotion-ravdess-v2"
 # telephone copies, v4 also from speed-perturbed ones; shipped as versions to compare and promote on the
 # models page (docs/models.md, "Voices it never met").
 SHIPPED_BASE_MODEL = "emotion-whisper-base-v4"
-SHIPPED_BASE_V3_MODEL = "emotion-whisper-base-v3"
 SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[2] / "ml_models"

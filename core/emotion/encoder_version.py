@@ -132,7 +132,7 @@ def train_encoder_model(
         "reliability": {"distress_auc_heldout": held_out.get("distress_auc", {}).get("mean"),
                         # as deployed: over all the labels it answers with (older versions recorded
                         # the AUC over the labels the corpora share, which flattered them)
-                        "distress_auc_cross_corpus": cross.get("distress_auc_all_labels", cross.get("distress_auc"))},
+                        "distress_auc_cross_corpus": cross.get("distress_auc_all_labels")},
         "library_versions": library_versions(),
     }
     (out / METADATA_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
