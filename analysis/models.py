@@ -311,3 +311,22 @@ class WordsModelChallenger(Challenger):
 
     class Meta(Challenger.Meta):
         pass
+
+
+class VoiceBaseline(models.Model):
+    """What this deployment's calls sound like to one emotion model version that adapts to its
+    deployment: the running mean and variance of the version's embeddings over the recent finished
+    calls (core.emotion.voice_baseline), no labels. A statistic derived from the recordings, not
+    history: it is rewritten, under a lock, by each call it learns from
+    (analysis.baselines.voice_baseline_learn); each prediction records how many calls it had."""
+
+    version = models.CharField(max_length=128, unique=True)  # the version's name (its metadata's "version")
+    calls = models.PositiveIntegerField(default=0)
+    moments = models.BinaryField(help_text="mean and variance, a (2, dims) float64 array in NumPy's .npy format")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["version"]
+
+    def __str__(self) -> str:
+        return f"Voice baseline of {self.version} ({self.calls} calls)"

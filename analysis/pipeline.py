@@ -30,6 +30,7 @@ from core.kernels import compile_kernels
 from core.speech.transcript import Transcript
 from core.text.analysis import TextAnalysis
 
+from .baselines import voice_baseline, voice_baseline_learn
 from .models import AnalysisStep, EmotionModelVersion, ShadowPrediction, StepName, StepState
 from .selectors import emotion_model_active, emotion_model_challenger_current, emotion_model_folder
 from .services import case_rescore
@@ -136,15 +137,33 @@ def warm_up() -> None:
 # -- the work of each step ----------------------------------------------------------------------
 
 
-def classify_samples(samples: np.ndarray) -> EmotionPrediction:
-    """The active emotion model's reading of 16 kHz samples (the live worker's window, a recording)."""
-    from core.emotion.classifier import load_classifier
+def classify_samples(samples: np.ndarray, *, learn: bool = False) -> EmotionPrediction:
+    """The active emotion model's reading of 16 kHz samples (the live worker's window, a recording);
+    `learn`: a finished call's recording, which a version that adapts also learns its baseline from."""
     from core.emotion.gender import estimate_gender
 
     model = emotion_model_active()
-    prediction = load_classifier(model.path).classify(samples)
+    prediction = _read_voice(model.path, samples, learn=learn)
     if prediction.gender is None:  # the CNN versions' hint is a model of its own
         prediction = dataclasses.replace(prediction, gender=estimate_gender(samples, model_dir=model.path))
+    return prediction
+
+
+def _read_voice(folder: Path, samples: np.ndarray, *, learn: bool) -> EmotionPrediction:
+    """One version's prediction; a version that adapts reads the call against this deployment's
+    baseline and, when told, learns from it (best effort: the prediction stands either way)."""
+    from core.emotion.classifier import load_classifier
+    from core.emotion.encoder_classifier import EncoderClassifier
+
+    classifier = load_classifier(folder)
+    if not (isinstance(classifier, EncoderClassifier) and classifier.adapts):
+        return classifier.classify(samples)
+    prediction, embedding = classifier.read(samples, baseline=voice_baseline(classifier.version))
+    if learn:
+        try:
+            voice_baseline_learn(version=classifier.version, embedding=embedding)
+        except Exception:
+            logger.exception("The voice baseline of %s could not learn from this call", classifier.version)
     return prediction
 
 
@@ -156,19 +175,17 @@ def _classify(recording: Recording) -> tuple[EmotionPrediction, str]:
         raise StepUnavailable(
             f"the recording ({samples.size / audio.TARGET_SAMPLE_RATE:.2f} s) is too short to judge the voice"
         )
-    prediction = classify_samples(samples)
+    prediction = classify_samples(samples, learn=True)
     return prediction, prediction.model_version
 
 
 def _shadow(recording: Recording) -> None:
     """The challenger's prediction, kept beside the active one's; best effort, never scored."""
-    from core.emotion.classifier import load_classifier
-
     challenger = emotion_model_challenger_current()
     if challenger is None or ShadowPrediction.objects.filter(recording=recording, version=challenger).exists():
         return
     try:
-        prediction = load_classifier(emotion_model_folder(challenger)).classify(_samples(recording))
+        prediction = _read_voice(emotion_model_folder(challenger), _samples(recording), learn=True)
         ShadowPrediction.objects.create(recording=recording, version=challenger, result=prediction.to_dict())
     except Exception:
         logger.exception("Challenger %s failed on recording %s", challenger, recording.pk)

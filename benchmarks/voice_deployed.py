@@ -10,6 +10,13 @@ exactly as ``manage.py classify_audio`` does (``core.audio.decode``, then the lo
 * unweighted accuracy on the six shared labels (argmax over those);
 * milliseconds per 5 s clip through ``classify`` on one core (run with OPENBLAS_NUM_THREADS=1).
 
+A version that adapts to its deployment (``core.emotion.voice_baseline``) is judged as a new
+deployment taking EmoDB's clips as its calls, in a seeded random order: each clip is read against
+the baseline of the clips before it (the training data's statistics at first), then learnt from,
+with no label; the clean and the telephone clips are two deployments. "after a window" reads every
+clip again against the baseline the stream ended with (each clip weighs under 1/300 of it): what
+the same callers meet once the deployment has been running.
+
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/voice_deployed.py --model ml_models/<version> [...]
 """
 
@@ -61,6 +68,24 @@ def ms_per_5s_clip(classifier) -> float:
     return round((time.perf_counter() - started) / 20 * 1000, 1)
 
 
+def _deployed(classifier, calls: list[np.ndarray]) -> tuple[list[dict], list[dict]]:
+    """(streamed, after a window): each call read against the calls before it, then all again
+    against the baseline they made (an adapting version); the same readings twice otherwise."""
+    from core.emotion.voice_baseline import VoiceBaseline
+
+    if not getattr(classifier, "adapts", False):
+        readings = [classifier.classify(samples).probabilities for samples in calls]
+        return readings, readings
+    baseline, streamed, embeddings = None, [], []
+    for samples in calls:
+        prediction, embedding = classifier.read(samples, baseline=baseline)
+        streamed.append(prediction.probabilities)
+        embeddings.append(embedding)
+        baseline = VoiceBaseline.first(embedding) if baseline is None else baseline.learnt(embedding)
+    warm = [classifier.head.probabilities(classifier.head.adapted(e, baseline)) for e in embeddings]
+    return streamed, [dict(zip(classifier.labels, map(float, p), strict=True)) for p in warm]
+
+
 def judge(model_dir: Path, clips) -> dict:
     from core import augment
     from core.audio import decode
@@ -68,18 +93,28 @@ def judge(model_dir: Path, clips) -> dict:
 
     clear_cache()
     classifier = load_classifier(model_dir)
+    order = np.random.default_rng(112).permutation(len(clips))  # calls come in no order of speaker or label
+    clips = [clips[i] for i in order]
     labels, genders = [c.label for c in clips], [c.gender for c in clips]
-    clean, telephone = [], []
-    for clip in clips:
-        samples = decode(str(clip.path)).samples
-        clean.append(classifier.classify(samples).probabilities)
-        telephone.append(classifier.classify(augment.telephone(samples)).probabilities)
-    out = {"version": classifier.version, "clips": len(clips), "clean": figures(clean, labels, genders),
-           "telephone": figures(telephone, labels, genders), "ms_per_5s_clip": ms_per_5s_clip(classifier)}
+    decoded = [decode(str(clip.path)).samples for clip in clips]
+    clean, clean_warm = _deployed(classifier, decoded)
+    telephone, telephone_warm = _deployed(classifier, [augment.telephone(s) for s in decoded])
+    out = {"version": classifier.version, "clips": len(clips), "adapts": bool(getattr(classifier, "adapts", False)),
+           "clean": figures(clean, labels, genders), "telephone": figures(telephone, labels, genders),
+           "ms_per_5s_clip": ms_per_5s_clip(classifier)}
+    if out["adapts"]:
+        out["after_a_window"] = {"clean": figures(clean_warm, labels, genders),
+                                 "telephone": figures(telephone_warm, labels, genders)}
     c, t = out["clean"], out["telephone"]
     print(f"{out['version']}: EmoDB distress AUC {c['distress_auc']} (male {c['distress_auc_male']}, female "
           f"{c['distress_auc_female']}), telephone {t['distress_auc']}; UA on the shared labels {c['ua_shared']} "
           f"(telephone {t['ua_shared']}); {out['ms_per_5s_clip']} ms per 5 s clip", flush=True)
+    if out["adapts"]:
+        w = out["after_a_window"]
+        print(f"  after a window of these calls: distress AUC {w['clean']['distress_auc']} (male "
+              f"{w['clean']['distress_auc_male']}, female {w['clean']['distress_auc_female']}), telephone "
+              f"{w['telephone']['distress_auc']}; UA {w['clean']['ua_shared']} (telephone "
+              f"{w['telephone']['ua_shared']})", flush=True)
     return out
 
 

@@ -11,7 +11,9 @@ Every row is judged as ``voice_variants.py`` judges (the voice issue's protocol)
 
 The head always learns from the clean and telephone copies; a row adds speed-perturbed copies
 (``core.augment.speed_perturb``: 0.9 and 1.1, or 0.85, 0.9, 1.1 and 1.15 times as fast), clean only
-or clean and through the telephone channel. Embeddings come from
+or clean and through the telephone channel. The last row adapts to its deployment (v5's recipe): each
+copy standardised by its own statistics in training, each judged clip by those of the clips judged
+beside it (``core.emotion.encoder_training``, ``adapt``). Embeddings come from
 ``core.emotion.encoder_training.dataset_embeddings`` (cached: EMOTION_FEATURE_CACHE).
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/voice_speed_variants.py [--rows 'NAME;NAME']
@@ -49,10 +51,12 @@ ROWS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "layers 0+1+2, speed 0.9/1.1, clean and telephone": ((0, 1, 2), SPEEDS_2 + tuple(f"telephone {s}" for s in SPEEDS_2)),
     "layers 0+1+2, speed x4": ((0, 1, 2), SPEEDS_4),
     "v4: layers 0+1+2, speed x4, clean and telephone": ((0, 1, 2), SPEEDS_4 + tuple(f"telephone {s}" for s in SPEEDS_4)),
+    "v5: v4's recipe, adapting to its deployment": ((0, 1, 2), SPEEDS_4 + tuple(f"telephone {s}" for s in SPEEDS_4)),
 }
+ADAPTING = {"v5: v4's recipe, adapting to its deployment"}
 
 
-def judge(ravdess: dict, emodb: dict, layers: Sequence[int], copies: Sequence[int]) -> dict:
+def judge(ravdess: dict, emodb: dict, layers: Sequence[int], copies: Sequence[int], adapt: bool = False) -> dict:
     """copies: indices into the RAVDESS embeddings' variants the head learns from (0 and 1 always),
     trained and judged by core.emotion.encoder_training, as the train command does."""
     from core.emotion.datasets import balanced_folds
@@ -66,11 +70,11 @@ def judge(ravdess: dict, emodb: dict, layers: Sequence[int], copies: Sequence[in
     )
 
     emb, ry, rs, rg = ravdess["emb"][:, list(copies)], ravdess["y"], ravdess["speakers"], list(ravdess["genders"])
-    search = HeadSearch(layer_options=(tuple(layers),), c_options=C_OPTIONS, inner_folds=4)
+    search = HeadSearch(layer_options=(tuple(layers),), c_options=C_OPTIONS, inner_folds=4, adapt=adapt)
 
     def trained(ids: np.ndarray):
         _, c, _ = choose_settings(emb, ry, rs, ids, LABELS, search)
-        return train_head(emb, ry, ids, LABELS, layers, c), c
+        return train_head(emb, ry, ids, LABELS, layers, c, adapt=adapt), c
 
     per_fold: dict[str, list[float]] = {"ua": [], "telephone_ua": [], "distress_auc": [], "male": [], "female": []}
     for test_actors in balanced_folds(ravdess["clips"], 6):
@@ -132,7 +136,7 @@ def main() -> None:
         layers, extra = ROWS[name]
         copies = [0, 1] + [SPEED_VARIANTS.index(v) for v in extra]
         results[name] = {"layers": list(layers), "learnt_from": ["clean", "telephone", *extra],
-                         **judge(ravdess, emodb, layers, copies)}
+                         **judge(ravdess, emodb, layers, copies, adapt=name in ADAPTING)}
         b, e = results[name]["protocol_b"], results[name]["emodb_unseen"]
         print(f"{name}: B UA {b['ua']} (telephone drop {b['telephone_drop']}, m/f {b['male']}/{b['female']}, "
               f"AUC {b['distress_auc']}); EmoDB AUC {e['distress_auc']} (tel {e['distress_auc_telephone']}, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from analysis import selectors, services
+from analysis.baselines import voice_baseline
 from analysis.models import EmotionModelActivation, EmotionModelVersion
 from audits.metrics import DashboardFilter, dashboard_figures
 from calls.exceptions import ActionRefused
@@ -24,6 +26,7 @@ from calls.forms import form_errors_text
 from calls.media_types import harden_media_response, media_type_of_extension
 from core import charts
 from core.datasets.attributes import ATTRIBUTES
+from core.emotion.voice_baseline import PRIOR_CALLS, WINDOW_CALLS
 from core.triage.acoustic import trust_explained
 
 from . import selectors as learning_selectors
@@ -84,7 +87,17 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "datasets": dataset_lineage(meta.get("dataset") or {}), "training_settings": training_settings,
         "training_history": training_history, "libraries": meta.get("library_versions") or {},
         "form": ActivationForm(), "promote_form": PromoteForm(), "others": EmotionModelVersion.objects.exclude(pk=pk),
+        **_baseline_context(meta),
     })
+
+
+def _baseline_context(meta: dict[str, Any]) -> dict[str, Any]:
+    """For a version that adapts to its deployment: how many calls its baseline has learnt from."""
+    if not (meta.get("training") or {}).get("adapts_to_deployment"):
+        return {"adapts": False}
+    baseline = voice_baseline(str(meta.get("version")))
+    return {"adapts": True, "baseline_calls": baseline.calls if baseline else 0,
+            "window_calls": WINDOW_CALLS, "prior_calls": PRIOR_CALLS}
 
 
 @role_required(Role.ADMIN)

@@ -44,7 +44,8 @@ def variant(tmp_path: Path, name: str, **changes) -> EmotionModelVersion:
 
 def test_the_shipped_versions_are_registered_with_their_figures():
     assert set(EmotionModelVersion.objects.values_list("name", flat=True)) >= {
-        "emotion-whisper-v1", "emotion-ravdess-v2", "emotion-whisper-base-v3", "emotion-whisper-base-v4"}
+        "emotion-whisper-v1", "emotion-ravdess-v2", "emotion-whisper-base-v3", "emotion-whisper-base-v4",
+        "emotion-whisper-base-v5"}
     assert selectors.emotion_model_version_active() == v("emotion-whisper-v1")  # EMOTION_MODEL_DIR, no promotion yet
     figures = selectors.emotion_model_figures(v("emotion-whisper-v1"))
     assert figures.protocol == "6 folds by speaker" and figures.ua == pytest.approx(0.7292)
@@ -53,7 +54,7 @@ def test_the_shipped_versions_are_registered_with_their_figures():
     cnn = selectors.emotion_model_figures(v("emotion-ravdess-v2"))
     assert cnn.protocol == "test speakers 21, 22, 23, 24" and cnn.ua == pytest.approx(0.6719)
     assert services.emotion_models_register_shipped()[0].pk in EmotionModelVersion.objects.values_list("pk", flat=True)
-    assert EmotionModelVersion.objects.count() == 4  # registering again adds nothing
+    assert EmotionModelVersion.objects.count() == 5  # registering again adds nothing
 
 
 def test_promote_and_roll_back_switch_the_model_the_pipeline_asks_for(admin_user):

@@ -26,6 +26,7 @@ from core.emotion.model_version import (
     read_metadata,
 )
 from core.emotion.prediction import EmotionPrediction
+from core.emotion.voice_baseline import VoiceBaseline
 from core.emotion.whisper_encoder import TINY_EN, EncoderError, load_named_encoder
 from core.speech.errors import TranscriptionError
 
@@ -74,13 +75,26 @@ class EncoderClassifier:
             raise FeatureError(f"Audio must be resampled to {SAMPLE_RATE} Hz first (got {sample_rate} Hz).")
         return select_layers(embed_layers(self.encoder, samples, self.config, self.n_layers), self.head.layers)
 
-    def classify(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> EmotionPrediction:
+    @property
+    def adapts(self) -> bool:
+        """Whether this version standardises each call by the deployment's recent calls."""
+        return self.head.adapts
+
+    def classify(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE, *,
+                 baseline: VoiceBaseline | None = None) -> EmotionPrediction:
+        return self.read(samples, sample_rate, baseline=baseline)[0]
+
+    def read(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE, *,
+             baseline: VoiceBaseline | None = None) -> tuple[EmotionPrediction, np.ndarray]:
+        """The prediction and the raw embedding (what a version that adapts learns its deployment's
+        baseline from); `baseline` is that deployment's, for a version that adapts."""
         start = time.perf_counter()
         embedding = self.embedding(samples, sample_rate)
-        probs = self.head.probabilities(embedding)
-        unfamiliarity = self.head.unfamiliarity(embedding)
+        adapted = self.head.adapted(embedding, baseline)
+        probs = self.head.probabilities(adapted)
+        unfamiliarity = self.head.unfamiliarity(adapted)
         gender = estimate_from_p_female(self.gender.p_female(embedding)) if self.gender is not None else None
-        return EmotionPrediction(
+        prediction = EmotionPrediction(
             label=self.labels[int(np.argmax(probs))],
             probabilities={lab: float(p) for lab, p in zip(self.labels, probs, strict=True)},
             model_version=self.version,
@@ -88,4 +102,6 @@ class EncoderClassifier:
             gender=gender,
             unfamiliar=unfamiliarity > self.head.familiar_distance or flatness(probs) >= FLAT_ENTROPY,
             unfamiliarity=round(unfamiliarity, 3),
+            baseline_calls=(baseline.calls if baseline is not None else 0) if self.adapts else None,
         )
+        return prediction, embedding

@@ -13,12 +13,13 @@ Plain Python, no Django.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from core.emotion.features import DEFAULT_CONFIG, FeatureConfig, FeatureError, prepare
+from core.emotion.voice_baseline import VoiceBaseline, standardising_moments
 from core.emotion.whisper_encoder import WhisperEncoder
 
 MIN_SAMPLES = 1600  # 0.1 s: shorter than this the encoder sees almost nothing
@@ -56,6 +57,27 @@ class EncoderHead:
     coef: np.ndarray  # (labels, dims)
     intercept: np.ndarray  # (labels,)
     familiar_distance: float  # the 99th percentile of training clips' unfamiliarity
+    # A head that adapts to its deployment was trained on embeddings standardised corpus by corpus
+    # and channel by channel; a call is first standardised by the deployment's recent calls
+    # (core.emotion.voice_baseline), with these, the training clips' own, standing in until then.
+    prior_mean: np.ndarray | None = None
+    prior_scale: np.ndarray | None = None
+
+    @property
+    def adapts(self) -> bool:
+        return self.prior_mean is not None
+
+    def adapted(self, embedding: np.ndarray, baseline: VoiceBaseline | None) -> np.ndarray:
+        """The embedding this head reads: as it is, or standardised to the deployment."""
+        if self.prior_mean is None or self.prior_scale is None:
+            return embedding
+        mean, scale = standardising_moments(baseline, self.prior_mean, self.prior_scale)
+        return np.asarray((embedding - mean) / scale, dtype=np.float64)
+
+    def with_prior(self, raw_embeddings: np.ndarray) -> EncoderHead:
+        """This head, adapting, with the raw training embeddings' statistics as its prior."""
+        return replace(self, prior_mean=raw_embeddings.mean(axis=0),
+                       prior_scale=raw_embeddings.std(axis=0) + 1e-6)
 
     def standardise(self, embedding: np.ndarray) -> np.ndarray:
         return np.asarray((embedding - self.mean) / self.scale, dtype=np.float64)
@@ -72,9 +94,12 @@ class EncoderHead:
         return float(np.sqrt(np.mean(np.square(self.standardise(embedding)))))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "logistic_regression", "labels": list(self.labels), "layers": list(self.layers),
-                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-                "intercept": self.intercept.tolist(), "familiar_distance": self.familiar_distance}
+        out = {"kind": "logistic_regression", "labels": list(self.labels), "layers": list(self.layers),
+               "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+               "intercept": self.intercept.tolist(), "familiar_distance": self.familiar_distance}
+        if self.prior_mean is not None and self.prior_scale is not None:
+            out["adapts"] = {"prior_mean": self.prior_mean.tolist(), "prior_scale": self.prior_scale.tolist()}
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EncoderHead:
@@ -82,7 +107,13 @@ class EncoderHead:
                    mean=np.asarray(data["mean"], float), scale=np.asarray(data["scale"], float),
                    coef=np.asarray(data["coef"], float), intercept=np.asarray(data["intercept"], float),
                    familiar_distance=float(data["familiar_distance"]))
+        if "adapts" in data:
+            head = replace(head, prior_mean=np.asarray(data["adapts"]["prior_mean"], float),
+                           prior_scale=np.asarray(data["adapts"]["prior_scale"], float))
         dims = head.mean.shape
+        priors = [p for p in (head.prior_mean, head.prior_scale) if p is not None]
+        if any(p.shape != dims for p in priors):
+            raise FeatureError("the emotion head's deployment prior does not fit its embedding")
         if head.scale.shape != dims or head.coef.shape != (len(head.labels), *dims) \
                 or head.intercept.shape != (len(head.labels),):
             raise FeatureError("the emotion head's numbers do not fit together")

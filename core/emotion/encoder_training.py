@@ -4,7 +4,14 @@ Embeddings are computed once per clip and variant (clean, telephone channel) and
 keyed by the dataset's fingerprint and the encoder's checksum. The head's settings (which
 encoder layers, how much regularisation) are chosen by speaker-grouped cross-validation on the
 training speakers only; the test speakers, and any other corpus, are never looked at while
-choosing. Plain Python, no Django.
+choosing.
+
+A head may also adapt to its deployment (``adapt``): it then learns from each copy of the training
+clips standardised by that copy's own statistics (clean by the clean clips', telephone by the
+telephone clips', ...), and is judged on unheard speakers and other corpora standardised by the
+statistics of the other clips judged beside them (never the clip's own): what a deployment does with
+its recent calls (:mod:`core.emotion.voice_baseline`). No labels are read for that. Plain Python, no
+Django.
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ class HeadSearch:
     layer_options: tuple[tuple[int, ...], ...] = ((1,), (2,), (3,), (1, 2), (2, 3))
     c_options: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1)
     inner_folds: int = 4
+    adapt: bool = False  # heads that adapt to their deployment (see the module's docstring)
 
     def __post_init__(self) -> None:
         if not self.layer_options or not self.c_options or self.inner_folds < 2:
@@ -111,14 +119,45 @@ def _training_rows(embeddings: np.ndarray, ids: np.ndarray, layers: Sequence[int
     return np.concatenate([select_layers(embeddings[ids, v], layers) for v in range(embeddings.shape[1])])
 
 
+def by_domain(embeddings: np.ndarray, ids: np.ndarray, *, leave_one_out: bool = False) -> np.ndarray:
+    """(len(ids), variants, layers, dims): clips `ids`, each variant standardised by the mean and spread
+    of that variant over those clips; with `leave_one_out`, over the other clips only (how a clip
+    being judged is standardised: by the calls beside it, never by itself)."""
+    x = embeddings[ids].astype(np.float64)
+    n = x.shape[0]
+    total, squares = x.sum(axis=0), np.square(x).sum(axis=0)
+    if leave_one_out and n > 2:
+        mean = (total - x) / (n - 1)
+        var = np.maximum((squares - np.square(x)) / (n - 1) - np.square(mean), 0.0)
+    else:
+        mean = total / n
+        var = np.maximum(squares / n - np.square(mean), 0.0)
+    return np.asarray((x - mean) / (np.sqrt(var) + 1e-6), dtype=np.float32)
+
+
 def train_head(embeddings: np.ndarray, y: np.ndarray, ids: np.ndarray, labels: list[str],
-               layers: Sequence[int], c: float) -> EncoderHead:
-    """Fit on every variant of clips `ids` (clean, telephone and any others), classes balanced."""
-    x = _training_rows(embeddings, ids, layers)
+               layers: Sequence[int], c: float, *, adapt: bool = False) -> EncoderHead:
+    """Fit on every variant of clips `ids` (clean, telephone and any others), classes balanced; with
+    `adapt`, on each variant standardised by its own statistics, the head keeping the raw clean and
+    telephone copies' statistics as its prior."""
+    x = (_training_rows(by_domain(embeddings, ids), np.arange(len(ids)), layers) if adapt
+         else _training_rows(embeddings, ids, layers))
     targets = np.concatenate([y[ids]] * embeddings.shape[1])
     counts = np.bincount(targets, minlength=len(labels)).astype(float)
     weights = (counts.sum() / np.maximum(counts, 1) / np.count_nonzero(counts))[targets]
-    return fit_head(x, targets, labels, list(layers), c, sample_weight=weights)
+    head = fit_head(x, targets, labels, list(layers), c, sample_weight=weights)
+    if adapt:
+        head = head.with_prior(_training_rows(embeddings[:, [CLEAN, TELEPHONE]], ids, layers))
+    return head
+
+
+def judged_probabilities(head: EncoderHead, embeddings: np.ndarray, ids: np.ndarray, variant: int) -> np.ndarray:
+    """The head's probabilities for copy `variant` of clips `ids`; a head that adapts sees each clip
+    standardised by the other clips judged beside it."""
+    if head.adapts:
+        rows = select_layers(by_domain(embeddings[:, [variant]], ids, leave_one_out=True)[:, 0], head.layers)
+        return head.probabilities(rows)
+    return head.probabilities(select_layers(embeddings[ids, variant], head.layers))
 
 
 def choose_settings(embeddings: np.ndarray, y: np.ndarray, speakers: np.ndarray, ids: np.ndarray,
@@ -137,8 +176,8 @@ def choose_settings(embeddings: np.ndarray, y: np.ndarray, speakers: np.ndarray,
             for held in folds:
                 val = ids[np.isin(speakers[ids], held)]
                 fit_ids = ids[~np.isin(speakers[ids], held)]
-                head = train_head(embeddings, y, fit_ids, labels, layers, c)
-                probs = head.probabilities(select_layers(embeddings[val, CLEAN], layers))
+                head = train_head(embeddings, y, fit_ids, labels, layers, c, adapt=search.adapt)
+                probs = judged_probabilities(head, embeddings, val, CLEAN)
                 uas.append(evaluate(probs, y[val], labels)["unweighted_accuracy"])
             scores[f"{'+'.join(map(str, layers))}@{c:g}"] = round(float(np.mean(uas)), 4)
     best = max(scores, key=lambda k: scores[k])
@@ -152,7 +191,7 @@ def head_metrics(head: EncoderHead, embeddings: np.ndarray, y: np.ndarray, ids: 
                  only_labels: Sequence[str] | None = None) -> dict[str, Any]:
     """Held-out figures; with `only_labels`, the argmax is taken over those labels alone (the
     labels two corpora share)."""
-    probs = head.probabilities(select_layers(embeddings[ids, variant], head.layers))
+    probs = judged_probabilities(head, embeddings, ids, variant)
     if only_labels is not None:
         keep = [labels.index(lab) for lab in only_labels]
         mask = np.zeros(len(labels))
@@ -179,7 +218,7 @@ def held_out_folds(embeddings: np.ndarray, y: np.ndarray, clips: Sequence[Clip],
         test = np.flatnonzero(np.isin(speakers, test_speakers))
         train = np.flatnonzero(~np.isin(speakers, test_speakers))
         layers, c, _ = choose_settings(embeddings, y, speakers, train, labels, search)
-        head = train_head(embeddings, y, train, labels, layers, c)
+        head = train_head(embeddings, y, train, labels, layers, c, adapt=search.adapt)
         clean = head_metrics(head, embeddings, y, test, labels, genders, CLEAN)
         telephone = head_metrics(head, embeddings, y, test, labels, genders, TELEPHONE)
         confusion += np.asarray(clean["confusion"])

@@ -95,7 +95,7 @@ def train_encoder_model(
                               folds=[held] if held else None)
     everyone = np.flatnonzero(~np.isin(speakers, held)) if held else np.arange(len(clips))
     layers, c, scores = choose_settings(embeddings, y, speakers, everyone, labels, search, log)
-    head = train_head(embeddings, y, everyone, labels, layers, c)
+    head = train_head(embeddings, y, everyone, labels, layers, c, adapt=search.adapt)
     metrics: dict[str, Any] = {"held_out": held_out, "search": scores}
     if cross_corpus is not None:
         other, name = cross_corpus
@@ -127,6 +127,7 @@ def train_encoder_model(
                      "search": {"layers": [list(opt) for opt in search.layer_options], "c": list(search.c_options),
                                 "inner_folds": search.inner_folds},
                      "folds": len(held_out["folds"]), "variants": list(variants),
+                     "adapts_to_deployment": search.adapt,
                      "total_seconds": round(time.perf_counter() - started, 1)},
         "metrics": metrics,
         "reliability": {"distress_auc_heldout": held_out.get("distress_auc", {}).get("mean"),

@@ -41,6 +41,9 @@ class EmotionPrediction:
     unfamiliar: bool = field(default=False, metadata=ADDED_LATER)
     # about 1 for a typical training clip, where the model can tell
     unfamiliarity: float | None = field(default=None, metadata=ADDED_LATER)
+    # a version that adapts to its deployment: how many of the deployment's calls the voice was
+    # standardised by (0: the training data's statistics alone); None for versions that do not adapt
+    baseline_calls: int | None = field(default=None, metadata=ADDED_LATER)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -42,7 +42,9 @@ def check_audio(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         raise TranscriptionError("audio must be mono (one dimension)")
     if data.size == 0:
         raise TranscriptionError("audio is empty")
-    if data.dtype != np.int16 and not np.all(np.isfinite(data)):
+    # one sum, not np.isfinite(data): that would hold a mask as long as the call (NaN and inf
+    # carry through a sum; float32 samples cannot overflow a float64 total)
+    if data.dtype != np.int16 and not np.isfinite(data.sum(dtype=np.float64)):
         raise TranscriptionError("audio contains NaN or infinite samples")
     return data
 

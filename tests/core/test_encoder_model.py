@@ -12,10 +12,12 @@ import pytest
 
 from core import audio
 from core.emotion.classifier import clear_cache, load_classifier
+from core.emotion.encoder_classifier import EncoderClassifier
 from core.emotion.encoder_model import EncoderHead, embed_layers, fit_head, select_layers
 from core.emotion.encoder_training import SPEED_VARIANTS, HeadSearch
 from core.emotion.encoder_version import train_encoder_model
 from core.emotion.model_version import ModelError, read_metadata
+from core.emotion.voice_baseline import VoiceBaseline
 from core.emotion.whisper_encoder import WhisperEncoder, load_encoder
 from core.speech.whisper import default_model_dir
 
@@ -87,7 +89,7 @@ def test_a_trained_version_loads_and_classifies_like_any_other(tiny_version):
     prediction = clf.classify(audio.load(next(out.parent.parent.rglob("*.wav"))))
     assert prediction.model_version == "encoder-tiny-v1" and prediction.gender is not None
     assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
-    assert prediction.unfamiliarity is not None
+    assert prediction.unfamiliarity is not None and prediction.baseline_calls is None  # it does not adapt
 
 
 def test_a_replaced_head_or_another_whisper_model_is_refused(tiny_version, tmp_path):
@@ -122,18 +124,28 @@ def test_the_train_command_makes_an_encoder_version(tmp_path):
     call_command("train_emotion_model", "--kind", "whisper-encoder", "--dataset", str(data), "--out", str(out),
                  "--folds", "3", "--cross-corpus", str(manifest), "--cache-dir", str(tmp_path / "cache"),
                  "--no-progress", "--variants", "speed", "--layer-options", "1;0,1", "--c-values", "0.01",
-                 stdout=open("/dev/null", "w"))
+                 "--adapt-to-deployment", stdout=open("/dev/null", "w"))
     meta = read_metadata(out)
     assert meta["metrics"]["cross_corpus"]["n"] == 12 and meta["metrics"]["cross_corpus"]["corpus"] == "other"
-    assert meta["training"]["variants"] == list(SPEED_VARIANTS)
+    assert meta["training"]["variants"] == list(SPEED_VARIANTS) and meta["training"]["adapts_to_deployment"]
     # the unseen corpus's distress AUC in force is the one over every label the model answers with
     clean = meta["metrics"]["cross_corpus"]["clean"]
     assert meta["reliability"]["distress_auc_cross_corpus"] == clean["distress_auc_all_labels"]
     # only the layers the search can choose were computed and cached: 2 of tiny.en's 4, 10 copies per clip
     cached = [np.load(f, mmap_mode="r").shape for f in (tmp_path / "cache").glob("encoder-*.npy")]
     assert any(shape[1:3] == (len(SPEED_VARIANTS), 2) for shape in cached), cached
+    # it adapts: the training data's statistics until calls come, then the deployment's own
     clear_cache()
-    assert load_classifier(out).classify(audio.load(next(Path(data).rglob("*.wav")))).probabilities
+    classifier = load_classifier(out)
+    assert isinstance(classifier, EncoderClassifier) and classifier.adapts
+    clips = [audio.load(wav) for wav in sorted(Path(data).rglob("*.wav"))[:6]]
+    cold, embedding = classifier.read(clips[0])
+    assert cold.baseline_calls == 0 and sum(cold.probabilities.values()) == pytest.approx(1.0)
+    baseline = VoiceBaseline.first(embedding)
+    for clip in clips[1:]:
+        baseline = baseline.learnt(classifier.read(clip)[1])
+    warm = classifier.classify(clips[0], baseline=baseline)
+    assert warm.baseline_calls == 6 and warm.probabilities != cold.probabilities
 
 
 def test_speed_perturbation_changes_pace_and_pitch_together():

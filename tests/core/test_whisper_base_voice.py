@@ -79,7 +79,7 @@ def test_an_unknown_encoder_is_refused_by_name():
     assert load_named_encoder(TINY_EN).n_layers == 4
 
 
-@pytest.mark.parametrize("version", ["emotion-whisper-base-v3", "emotion-whisper-base-v4"])
+@pytest.mark.parametrize("version", ["emotion-whisper-base-v3", "emotion-whisper-base-v4", "emotion-whisper-base-v5"])
 def test_the_shipped_base_versions_load_read_their_layers_only_and_classify(speech_clip, version):
     folder = SHIPPED_MODELS_DIR / version
     meta = json.loads((folder / "metadata.json").read_text())

@@ -2,7 +2,9 @@
 
 Loads the model once, then decodes and classifies each file through the same path the pipeline
 uses (a corrupt file gives a per-file error and a non-zero exit status; the others are still
-classified). The milliseconds shown are the classification alone; decoding is reported apart.
+classified). The milliseconds shown are the classification alone; decoding is reported apart. A
+version that adapts to its deployment reads each file against the deployment's baseline of calls
+(the active version; with --model-dir, the training data's statistics), and learns nothing from it.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ class Command(PortalCommand):
         return not options.get("model_dir")  # the active version is looked up in the database
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        from analysis.baselines import voice_baseline
         from analysis.selectors import emotion_model_active
         from core.audio import AudioError, decode
         from core.emotion.classifier import load_classifier
+        from core.emotion.encoder_classifier import EncoderClassifier
         from core.emotion.features import FeatureError
         from core.emotion.model_version import ModelError
 
@@ -41,18 +45,22 @@ class Command(PortalCommand):
             classifier = load_classifier(model_dir)
         except ModelError as exc:
             raise CommandError(str(exc)) from exc
+        adapts = isinstance(classifier, EncoderClassifier) and classifier.adapts
+        baseline = voice_baseline(classifier.version) if adapts and not opts["model_dir"] else None
         results: list[dict[str, Any]] = []
         for path in opts["files"]:
             started = time.perf_counter()
             try:
                 samples = decode(path, max_seconds=opts["max_seconds"]).samples
                 decoded = time.perf_counter()
-                prediction = classifier.classify(samples)
+                prediction = (classifier.classify(samples, baseline=baseline)
+                              if isinstance(classifier, EncoderClassifier) else classifier.classify(samples))
             except (AudioError, FeatureError, OSError) as exc:
                 results.append({"file": path, "error": str(exc)})
                 continue
             results.append({"file": path, "label": prediction.label, "probabilities": prediction.probabilities,
                             "model_version": prediction.model_version, "unfamiliar": prediction.unfamiliar,
+                            "baseline_calls": prediction.baseline_calls,
                             "seconds": round(prediction.seconds, 4),
                             "decode_seconds": round(decoded - started, 4)})
         self._print(results, as_json=opts["json"])

@@ -61,6 +61,9 @@ class Command(PortalCommand):
                             help="whisper-encoder: the layer sets the inner folds choose from (default 1;2;3;1,2;2,3)")
         parser.add_argument("--c-values", default=None, metavar="0.003,0.01",
                             help="whisper-encoder: the regularisation values the inner folds choose from")
+        parser.add_argument("--adapt-to-deployment", action="store_true",
+                            help="whisper-encoder: a head that standardises each call by this deployment's recent "
+                                 "calls (no labels needed), trained on each corpus and channel standardised by its own")
         parser.add_argument("--overwrite", action="store_true")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -115,7 +118,8 @@ class Command(PortalCommand):
                 layer_options=tuple(tuple(int(i) for i in group.split(",")) for group in opts["layer_options"].split(";"))
                 if opts["layer_options"] else DEFAULT_SEARCH.layer_options,
                 c_options=tuple(float(c) for c in opts["c_values"].split(","))
-                if opts["c_values"] else DEFAULT_SEARCH.c_options)
+                if opts["c_values"] else DEFAULT_SEARCH.c_options,
+                adapt=opts["adapt_to_deployment"])
         except ValueError as exc:
             raise CommandError(f"--layer-options or --c-values: {exc}") from exc
         try:
