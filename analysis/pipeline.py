@@ -226,11 +226,13 @@ def _progress_reporter(recording: Recording, name: str) -> Callable[[float], Non
     return report
 
 
-def analyse_words(transcript: Transcript) -> TextAnalysis:
+def analyse_words(transcript: Transcript, *, model: Any = None) -> TextAnalysis:
+    """The lexicon's reading of the words, with the words model's (the active version's unless
+    ``model`` is given: the call benchmark scores its tuning calls with models that never saw them)."""
     from core.text.analysis import analyse
 
     result = analyse(transcript, extra_lexicon_dir=settings.EXTRA_LEXICON_DIR)
-    model = words_model()
+    model = model if model is not None else words_model()
     if model is not None and result.known:
         reading = model.predict(result.text)
         result.model = reading.to_dict()

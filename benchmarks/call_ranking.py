@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/call_ranking.py [--split all|tuning|heldout] [--limit N]
         [--conditions phone,noisy15,noisy5,loss5,loss15] [--human N] [--resume] [--name calls]
-    .venv/bin/python benchmarks/call_ranking.py --rescore [--name calls] [--split ...]
+    .venv/bin/python benchmarks/call_ranking.py --rescore [--name calls] [--split ...] [--oof-words]
 
 Run mode: every script (benchmarks/callset/data/*.yaml) is spoken by its voice (espeak-ng or festival;
 held-out voices are never used in tuning), sent through the telephone channel in each condition
@@ -17,7 +17,10 @@ Rescore mode (--rescore, seconds): from the stored transcripts and emotion predi
 analysis and the triage again with the code as it is now (the evidence built by the portal's own
 analysis.services.case_evidence), plus the ablations: words only (the voice neutral, as the policy
 makes it), voice only (words unknown), and the script's words as written (a perfect transcript: the
-ceiling of what better transcription could give). No Whisper, no emotion model.
+ceiling of what better transcription could give). No Whisper, no emotion model. The shipped words
+model learnt from the tuning calls' own transcripts: with --oof-words each tuning call is read by a
+model trained without its script (benchmarks/callset/oof_words.py), the tuning figures to choose a
+setting on; without it the tuning part shows what the model memorised.
 
 Figures for the HELD-OUT part (the one to report; never tune on it) and the tuning part: ranking AUC
 of emergencies over non-genuine calls (non-emergency, prank, abusive) and over routine requests,
@@ -38,7 +41,9 @@ import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -62,6 +67,8 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--conditions", default=",".join(channel.CONDITIONS))
     ap.add_argument("--human", type=int, default=-1, help="human clips (RAVDESS+EmoDB); -1 all, 0 none")
     ap.add_argument("--rescore", action="store_true", help="score the stored calls again (seconds)")
+    ap.add_argument("--oof-words", action="store_true",
+                    help="with --rescore: read each tuning call with a words model trained without its script")
     ap.add_argument("--resume", action="store_true", help="keep the calls already in the records file")
     ap.add_argument("--name", default="calls", help="records file <cache>/records/<name>.jsonl")
     ap.add_argument("--cache", default=str(default_cache_dir()))
@@ -183,8 +190,10 @@ def _take(job: tuple, api, voices: dict, args: argparse.Namespace, cache: Path) 
     return record
 
 
-def with_views(records: list[dict]) -> list[dict]:
-    """Each scripted call with its 'stored' view and the rescored ones (the code as it is now)."""
+def with_views(records: list[dict], words_model_for: Callable[[dict], Any] | None = None) -> list[dict]:
+    """Each scripted call with its 'stored' view and the rescored ones (the code as it is now; the
+    words read by ``words_model_for(record)`` where given, a tuning call by a model that never saw
+    its script, else by the active words model)."""
     from benchmarks.callset import portal
 
     out = []
@@ -193,7 +202,8 @@ def with_views(records: list[dict]) -> list[dict]:
             continue
         views = {"stored": {"score": r["score"], "band": r["band"], "incident_pred": r["incident_pred"],
                             "word_confidence": r["word_confidence"]}}
-        views.update(portal.rescore(r))
+        model = words_model_for(r) if words_model_for is not None and r["split"] == "tuning" else None
+        views.update(portal.rescore(r, words_model=model))
         out.append({**r, "views": views})
     return out
 
@@ -205,10 +215,16 @@ def flat(records: list[dict], view: str) -> list[dict]:
 
 def summarise(records: list[dict], args: argparse.Namespace, name: str) -> dict:
     started = time.perf_counter()
-    scored = with_views(records)
+    words_model_for = None
+    if getattr(args, "oof_words", False):
+        from benchmarks.callset.oof_words import out_of_fold_models
+
+        words_model_for = out_of_fold_models()
+    scored = with_views(records, words_model_for)
     splits = [s for s in ("heldout", "tuning") if any(r["split"] == s for r in scored)]
     result: dict = {"code": code_version(), "records": str(records_path(args)), "seed": args.seed,
-                    "conditions": sorted({r["condition"] for r in records}), "views": VIEWS, "splits": {}}
+                    "conditions": sorted({r["condition"] for r in records}), "views": VIEWS, "splits": {},
+                    "tuning_words_model": "out of fold (5 folds by script)" if words_model_for else "the active one"}
     for split in splits:
         part = [r for r in scored if r["split"] == split]
         views = {v: figures.ranking(flat(part, v)) for v in VIEWS}
@@ -280,6 +296,8 @@ def _print(result: dict) -> None:
 
 def main() -> None:
     args = parse()
+    if args.oof_words and not args.rescore:
+        raise SystemExit("--oof-words scores stored calls again: use it with --rescore")
     if args.rescore:
         from benchmarks.callset import portal
 

@@ -140,3 +140,19 @@ def test_the_figures_on_a_hand_made_list():
     assert heard["synthetic"] == {"calls": 3, "no_words": 1, "mean_word_confidence": 0.7, "below_0_8": 0.5,
                                   "wer": 0.125}
     assert heard["human-ravdess"]["below_0_8"] == 0.0
+
+
+def test_out_of_fold_words_models_never_learn_the_script_they_read():
+    from benchmarks.callset.oof_words import FOLDS, fold_of, training_rows
+
+    scripts = [s.id for s in load_scripts() if s.split == "tuning"]
+    rows = [{"script": s, "source": source} for s in scripts for source in ("written", "phone", "loss5")]
+    folds_of = fold_of([r["script"] for r in rows])
+    assert fold_of(list(reversed(scripts))) == folds_of  # the order the rows come in does not matter
+    assert set(folds_of) == set(scripts) and set(folds_of.values()) == set(range(FOLDS))
+    sizes = Counter(folds_of.values())
+    assert max(sizes.values()) - min(sizes.values()) <= 1
+    for fold in range(FOLDS):
+        learnt = {r["script"] for r in training_rows(rows, folds_of, fold)}
+        read = {s for s, f in folds_of.items() if f == fold}
+        assert read and not learnt & read and learnt | read == set(scripts)

@@ -130,17 +130,18 @@ def _summary(result: Any, incident: str | None) -> dict:
             "reasons": list(result.reasons)[:3]}
 
 
-def rescore(record: dict, config: Any = None) -> dict[str, dict]:
+def rescore(record: dict, config: Any = None, words_model: Any = None) -> dict[str, dict]:
     """Score a stored call again with the code as it is now, without running Whisper or the emotion
     model: {'both': ..., 'words': ... (voice neutral), 'voice': ... (words unknown), 'written': ... (the
-    script's words as written, a perfect transcript, with the voice as recorded)}."""
+    script's words as written, a perfect transcript, with the voice as recorded)}. ``words_model``:
+    the one to read the words with, instead of the active version."""
     from analysis.models import StepName, StepState
     from analysis.selectors import triage_config_active
     from core.speech.transcript import Transcript
     from core.triage.policy import triage
 
     config = config or triage_config_active()
-    evidence, words = _evidence(record, record.get("steps", {}), config)
+    evidence, words = _evidence(record, record.get("steps", {}), config, words_model)
     incident = words.incident_type if words is not None else None
     word_confidence = words.word_confidence if words is not None and words.known else None
     out = {
@@ -153,13 +154,13 @@ def rescore(record: dict, config: Any = None) -> dict[str, dict]:
     if record.get("kind") != "human" and record.get("text") is not None:
         written = Transcript(text=record["text"], engine="script").to_dict()
         steps = {**record.get("steps", {}), StepName.TRANSCRIPTION: {"state": StepState.DONE, "result": written}}
-        evidence, words = _evidence(record, steps, config)
+        evidence, words = _evidence(record, steps, config, words_model)
         out["written"] = _summary(triage(evidence, config), words.incident_type if words is not None else None)
         out["written"]["word_confidence"] = 1.0
     return out
 
 
-def _evidence(record: dict, stored_steps: dict, config: Any) -> tuple[Any, Any]:
+def _evidence(record: dict, stored_steps: dict, config: Any, words_model: Any = None) -> tuple[Any, Any]:
     """The evidence the portal builds from these step results (the text step done again from the
     transcript by the pipeline's own function), and the text analysis."""
     from django.utils import timezone
@@ -174,7 +175,7 @@ def _evidence(record: dict, stored_steps: dict, config: Any) -> tuple[Any, Any]:
                                 error=s.get("error", "")) for name, s in stored_steps.items()}
     transcription = steps.get(StepName.TRANSCRIPTION)
     if transcription is not None and transcription.state == StepState.DONE:
-        words = pipeline.analyse_words(Transcript.from_dict(transcription.result))
+        words = pipeline.analyse_words(Transcript.from_dict(transcription.result), model=words_model)
         steps[StepName.TEXT] = AnalysisStep(name=StepName.TEXT, state=StepState.DONE, result=words.to_dict())
     analysis = CaseAnalysis(recording=None, steps=steps)
     case = Case(caller_number=record.get("caller_number") or "+919800000000", received_at=timezone.now())
