@@ -216,7 +216,7 @@ def flat(records: list[dict], view: str) -> list[dict]:
 def summarise(records: list[dict], args: argparse.Namespace, name: str) -> dict:
     started = time.perf_counter()
     words_model_for = None
-    if getattr(args, "oof_words", False):
+    if args.oof_words and any(r["split"] == "tuning" for r in records):  # the held-out part: the shipped model
         from benchmarks.callset.oof_words import out_of_fold_models
 
         words_model_for = out_of_fold_models()
