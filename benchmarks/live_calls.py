@@ -9,7 +9,8 @@ real time, flushed every LIVE_FLUSH_SECONDS as the ingress does. Printed, per nu
   phrase in its reasons (p50/p95), beside the after-upload path (call length + the batch analysis);
 - how far committed words trail speech: from the end of a word in the call to the reading that
   first holds it (p50/p95), and the worst "words behind" the worker reported;
-- WER of the live words and of the offline transcript (beam 5, the batch engine) against the script;
+- WER of the live words against the script, beside the same model and decoding run once over the
+  whole call (what streaming costs) and the batch engine's transcript (the analysis at hang-up);
 - CPU seconds per second of call audio, and how many calls one core follows in real time;
 - resident memory.
 
@@ -207,19 +208,27 @@ def run_calls(calls: list[RenderedLiveCall], user) -> dict:
 
 
 def offline(calls: list[RenderedLiveCall]) -> dict:
-    """The after-upload path on the same calls: the batch transcriber (beam 5) and the voice."""
+    """The after-upload path on the same calls: the batch transcriber (beam 5) and the voice; and the
+    live passes' own model and decoding run once over each whole call, which is what streaming alone
+    costs the words."""
+    from django.conf import settings
+
     from analysis import pipeline
-    from core.speech.whisper import WhisperEngine
+    from core.speech.whisper import DecodeSettings, WhisperEngine
 
     engine = WhisperEngine()
-    texts, seconds = [], []
+    live_model = WhisperEngine(settings=DecodeSettings(beam_size=settings.LIVE_WHISPER_BEAM),
+                               model_name=settings.LIVE_WHISPER_MODEL)
+    texts, live_model_texts, seconds = [], [], []
     for call in calls:
         samples = channel.resample(np.frombuffer(call.pcm, "<i2").astype(np.float32) / 32768, 8000, 16000)
         begun = time.perf_counter()
         texts.append(engine.run(samples)[0])
         pipeline.classify_samples(samples)
         seconds.append(time.perf_counter() - begun)
-    return {"texts": texts, "analysis_s": seconds}
+        live_model_texts.append(live_model.run(samples)[0])
+    return {"texts": texts, "live_model_texts": live_model_texts, "analysis_s": seconds,
+            "engine": engine.model, "live_model": live_model.model}
 
 
 def wer(references: list[str], hypotheses: list[str]) -> float:
@@ -245,8 +254,11 @@ def main() -> None:
     rendered = [render(*spec) for spec in CALLS]
     after_upload = offline(rendered)
     results = []
+    from analysis import dispatch
+
     for n in [int(x) for x in args.calls.split(",")]:
         calls = [rendered[i % len(rendered)] for i in range(n)]
+        dispatch.wait_for_inprocess(timeout=300)  # the last run's hang-up analyses, not beside this run's calls
         run = run_calls(calls, client.user)
         flags = [f for f in run["flag_s"] if f is not None]
         run["time_to_flag_s"] = {"p50": _percentile(flags, 50), "p95": _percentile(flags, 95),
@@ -254,12 +266,15 @@ def main() -> None:
         run["wer_live"] = wer([c.reference for c in calls], run["live_text"])
         run["wer_offline"] = wer([c.reference for c in calls], [after_upload["texts"][i % len(rendered)]
                                                                 for i in range(n)])
+        run["wer_live_model_offline"] = wer([c.reference for c in calls],
+                                            [after_upload["live_model_texts"][i % len(rendered)] for i in range(n)])
         run["calls_per_core_realtime"] = round(1 / run["cpu_s_per_audio_s"], 1) if run["cpu_s_per_audio_s"] else None
         results.append(run)
         print(f"{n} calls: time to flag p50 {run['time_to_flag_s']['p50']} s, p95 {run['time_to_flag_s']['p95']} s "
               f"({len(flags)}/{n} flagged); committed words behind speech p50 {run['commit_lag_s']['p50']} s, "
               f"p95 {run['commit_lag_s']['p95']} s (worst reported {run['behind_max_s']} s); "
-              f"WER live {run['wer_live']} vs offline {run['wer_offline']}; "
+              f"WER live {run['wer_live']} vs offline {run['wer_live_model_offline']} ({after_upload['live_model']}, the "
+              f"whole call) and {run['wer_offline']} ({after_upload['engine']}, the analysis at hang-up); "
               f"CPU {run['cpu_s_per_audio_s']} s per audio s ({run['calls_per_core_realtime']} calls per core); "
               f"RSS {run['rss_mb']} MB", flush=True)
         for call, flag, text in zip(calls, run["flag_s"], run["live_text"], strict=True):
@@ -275,8 +290,6 @@ def main() -> None:
     print(f"after upload: from the key phrase's end to a verdict p50 {summary['after_upload']['from_key_phrase_end_s']['p50']} s,"
           f" p95 {summary['after_upload']['from_key_phrase_end_s']['p95']} s (the rest of the call + the analysis)")
     print(f"wrote {write_results(args.out, summary)}")
-    from analysis import dispatch
-
     dispatch.wait_for_inprocess(timeout=60)  # the last re-scores' broadcasts, before the interpreter ends
 
 

@@ -247,7 +247,7 @@ ANALYSIS_BACKEND = "celery" if CELERY_BROKER_URL else "inprocess"
 # continue the same audio; after that its audio so far becomes the case's recording ("cut off").
 LIVE_RECONNECT_SECONDS = env.float("LIVE_RECONNECT_SECONDS", default=30.0)
 # Received audio is written to disk at least this often (and at every disconnect).
-LIVE_FLUSH_SECONDS = env.float("LIVE_FLUSH_SECONDS", default=0.5)
+LIVE_FLUSH_SECONDS = env.float("LIVE_FLUSH_SECONDS", default=0.25)
 # One frame may carry at most this much audio (a 20 ms frame is the usual): a larger one is refused.
 LIVE_MAX_FRAME_SECONDS = env.float("LIVE_MAX_FRAME_SECONDS", default=1.0)
 # A call announced over the API (for AudioSocket) whose audio never comes is ended after this long.
@@ -259,6 +259,9 @@ LIVE_STEP_SECONDS = env.float("LIVE_STEP_SECONDS", default=0.5)
 LIVE_VOICE_WINDOW_SECONDS = env.float("LIVE_VOICE_WINDOW_SECONDS", default=4.0)
 LIVE_VOICE_HOP_SECONDS = env.float("LIVE_VOICE_HOP_SECONDS", default=2.0)
 LIVE_RESCORE_SECONDS = env.float("LIVE_RESCORE_SECONDS", default=1.0)
+# A word the passes keep reading differently is committed once a pass has heard this much audio after
+# it (and the pass before heard it too); 0: only words two passes agree on (benchmarks/live_calls.py).
+LIVE_SETTLE_SECONDS = env.float("LIVE_SETTLE_SECONDS", default=1.0) or None
 # Greedy decoding for live passes (a pass runs every second; the final analysis at hang-up uses a beam).
 LIVE_WHISPER_BEAM = env.int("LIVE_WHISPER_BEAM", default=1)
 # Live passes stay on tiny.en whatever WHISPER_MODEL says: a pass must keep up with the call.

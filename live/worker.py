@@ -3,12 +3,13 @@ and turns it into evidence while the caller is still speaking.
 
 One asyncio task per call, many calls per process. A call stays with one process: with several
 processes (``manage.py live_worker --index I --of N``) each takes the streams whose id is I mod N.
-Per call, about once a second (LIVE_STEP_SECONDS):
+Per call, about twice a second (LIVE_STEP_SECONDS):
 
 - the audio that arrived is read from the stream's file (nothing is dropped: what has not been
   transcribed yet is still on disk, and the next pass takes it all);
-- a Whisper pass over the call's buffer, committed by LocalAgreement (core.speech.streaming);
-- the voice over the last seconds, every LIVE_VOICE_HOP_SECONDS;
+- a Whisper pass over the call's buffer, committed by LocalAgreement (core.speech.streaming), a word
+  the passes keep reading differently once settled (LIVE_SETTLE_SECONDS);
+- the voice over the last seconds, every LIVE_VOICE_HOP_SECONDS, on its own thread beside the pass;
 - when the committed words or the voice changed, the words are read (lexicon and words model, as
   for a recording), kept as a LiveReading and the case re-scored (at most every LIVE_RESCORE_SECONDS):
   the queue re-ranks, and a call that turns critical reaches every operator's page at once;
@@ -142,7 +143,8 @@ class LiveWorker:
                 follower = CallFollower(
                     stream_id=stream.pk, case_id=stream.case_id, audio_path=spool_path(stream.audio_name),
                     sample_rate=stream.sample_rate, agreement=LocalAgreement(self.transcribe, has_speech=self.has_speech,
-                                              min_new_seconds=0.8 * settings.LIVE_STEP_SECONDS),
+                                              min_new_seconds=0.8 * settings.LIVE_STEP_SECONDS,
+                                              settle_seconds=settings.LIVE_SETTLE_SECONDS),
                 )
                 task = asyncio.create_task(self.follow(follower), name=f"live call {stream.call_id}")
                 self.tasks[stream.pk] = task
@@ -168,10 +170,11 @@ class LiveWorker:
                 await self.read_voice(call)
                 await self.report(call, update, final=True)
                 return
+            # the voice on its own thread while Whisper makes its pass: the words do not wait for it
+            voice = (asyncio.ensure_future(self.read_voice(call))
+                     if call.agreement.heard_seconds - call.voice_at >= settings.LIVE_VOICE_HOP_SECONDS else None)
             update = await loop.run_in_executor(self.words_pool, call.agreement.step)
-            voice_changed = False
-            if call.agreement.heard_seconds - call.voice_at >= settings.LIVE_VOICE_HOP_SECONDS:
-                voice_changed = await self.read_voice(call)
+            voice_changed = await voice if voice is not None else False
             call.dirty = call.dirty or bool(update.committed) or voice_changed
             await self.report(call, update)
             await asyncio.sleep(max(0.05, settings.LIVE_STEP_SECONDS - (time.monotonic() - started)))

@@ -7,8 +7,13 @@ buffer agree on it and on every word before it. Committed words are never taken 
 shown as tentative. Around it, the guards a phone line needs:
 
 - silence is not transcribed: Silero VAD (shipped inside faster-whisper's wheel) must find speech in
-  the part of the buffer not yet committed, else no pass runs (Whisper invents words on silence);
+  the part of the buffer not yet committed, else no pass runs (Whisper invents words on silence),
+  unless the last pass left tentative words there (the VAD misses a short last word before a pause);
 - the engine's own guards (unlikely segments dropped, loops cut back) apply to every pass;
+- a word that keeps changing from pass to pass (a voice Whisper finds hard) would wait for the
+  hang-up, and so would the last words before a pause: once a pass has heard ``settle_seconds`` of audio after it, and the pass before heard it
+  too, the latest pass's reading is committed (it had the most context), so committed words trail
+  speech by a bounded time;
 - a word is never committed twice: only words that start after the last committed one count, and
   a pass that repeats the committed text's last words has them removed;
 - the buffer is bounded: once it is longer than ``trim_seconds`` it is cut in the latest pause after
@@ -67,18 +72,21 @@ class LocalAgreement:
 
     def __init__(self, transcribe: Transcribe, *, has_speech: SpeechFinder | None = None,
                  min_new_seconds: float = 0.8, trim_seconds: float = 8.0, max_buffer_seconds: float = 20.0,
-                 start_seconds: float = 0.0, silence_keep_seconds: float = SILENCE_KEEP_SECONDS) -> None:
+                 start_seconds: float = 0.0, silence_keep_seconds: float = SILENCE_KEEP_SECONDS,
+                 settle_seconds: float | None = None) -> None:
         self.transcribe = transcribe
         self.has_speech = has_speech
         self.min_new_seconds = min_new_seconds
         self.trim_seconds = trim_seconds
         self.max_buffer_seconds = max_buffer_seconds
         self.silence_keep_seconds = silence_keep_seconds
+        self.settle_seconds = settle_seconds  # None: only words two passes agree on are committed
         self.buffer = np.zeros(0, dtype=np.float32)
         self.buffer_start = start_seconds  # the call's time at buffer[0]
         self.committed: list[Word] = []
         self.previous: list[Word] = []  # the last pass's uncommitted words
         self._samples_at_last_pass = 0
+        self._last_pass_until = start_seconds  # the call's time up to which the last Whisper pass heard
 
     @property
     def heard_seconds(self) -> float:
@@ -102,14 +110,21 @@ class LocalAgreement:
             return StreamUpdate(tentative=list(self.previous))
         self._samples_at_last_pass = self.buffer.size
         pending = self.buffer[max(0, int((self.committed_until - self.buffer_start) * SAMPLE_RATE)):]
-        if self.has_speech is not None and not self.has_speech(pending):
-            if self.previous:  # VAD can miss speech: audio behind tentative words is never dropped
-                self._trim()
-            else:
-                self._trim_silence()
-            return StreamUpdate(tentative=list(self.previous))
+        # With tentative words a pass always runs: they are speech whatever the VAD says of it (it misses
+        # a short last word before a pause), and only a pass can settle them before the caller speaks again.
+        if self.has_speech is not None and not self.previous and not self.has_speech(pending):
+            self._trim_silence()
+            return StreamUpdate()
         words = self._new_words(self._pass())
-        agreed = self._agreed_prefix(self.previous, words)
+        if words:
+            agreed = self._agreed_prefix(self.previous, words)
+        else:
+            # This pass dropped the last one's tentative words (a segment judged unlikely on this buffer,
+            # a flicker) rather than heard silence there: they stay tentative and are committed once
+            # settled, not lost after a pause the VAD misses.
+            agreed, words = [], self.previous
+        agreed += self._settled(words[len(agreed):], heard_before_until=self._last_pass_until)
+        self._last_pass_until = self.heard_seconds
         self.committed += agreed
         self.previous = words[len(agreed):]
         self._trim()
@@ -173,6 +188,20 @@ class LocalAgreement:
                 break
             agreed.append(now)
         return agreed
+
+    def _settled(self, words: list[Word], *, heard_before_until: float) -> list[Word]:
+        """The leading words past the agreed ones that this pass heard ``settle_seconds`` of audio after,
+        and the pass before heard to their end: whatever the two passes made of them, later passes
+        are unlikely to do better, and waiting longer only delays the words."""
+        if self.settle_seconds is None:
+            return []
+        until = min(self.heard_seconds - self.settle_seconds, heard_before_until)
+        settled: list[Word] = []
+        for word in words:
+            if word.end > until or not _key(word):
+                break
+            settled.append(word)
+        return settled
 
     def _cut(self, at_seconds: float) -> None:
         cut = int((at_seconds - self.buffer_start) * SAMPLE_RATE)

@@ -46,7 +46,7 @@ def scripted_engine(unstable: set[int]):
 
 
 def stream(unstable: set[int], chunk_seconds: float, trim_seconds: float = 12.0,
-           deaf: frozenset[int] = frozenset()) -> LocalAgreement:
+           deaf: frozenset[int] = frozenset(), settle_seconds: float | None = None) -> LocalAgreement:
     """``deaf``: the VAD checks (by number) at which it misses the speech."""
     engine = scripted_engine(unstable)
     checks = [0]
@@ -55,7 +55,8 @@ def stream(unstable: set[int], chunk_seconds: float, trim_seconds: float = 12.0,
         checks[0] += 1
         return checks[0] not in deaf
 
-    agreement = LocalAgreement(engine, min_new_seconds=0.5, trim_seconds=trim_seconds, has_speech=has_speech)
+    agreement = LocalAgreement(engine, min_new_seconds=0.5, trim_seconds=trim_seconds, has_speech=has_speech,
+                               settle_seconds=settle_seconds)
     total = int((word_span(len(SCRIPT) - 1)[1] + 0.2) * SAMPLE_RATE)
     step = int(chunk_seconds * SAMPLE_RATE)
     for at in range(0, total, step):
@@ -70,13 +71,15 @@ def stream(unstable: set[int], chunk_seconds: float, trim_seconds: float = 12.0,
 
 @settings(max_examples=60, deadline=None)
 @given(unstable=st.sets(st.integers(1, 30), max_size=15), chunk=st.sampled_from([0.5, 0.7, 1.0, 1.3]),
-       trim=st.sampled_from([2.0, 5.0, 12.0]), deaf=st.frozensets(st.integers(2, 30), max_size=8))
-def test_every_word_is_committed_once_in_order_and_never_a_garbled_one_twice_agreed(unstable, chunk, trim, deaf):
-    """Whatever the passes garble and whenever the VAD misses speech (after the first check) for less
-    than the SILENCE_KEEP_SECONDS it keeps of what it calls silence."""
+       trim=st.sampled_from([2.0, 5.0, 12.0]), deaf=st.frozensets(st.integers(2, 30), max_size=8),
+       settle=st.sampled_from([None, 0.5, 1.0]))
+def test_every_word_is_committed_once_in_order_and_never_a_garbled_one_twice_agreed(unstable, chunk, trim, deaf,
+                                                                                     settle):
+    """Whatever the passes garble, whenever the VAD misses speech (after the first check) for less
+    than the SILENCE_KEEP_SECONDS it keeps of what it calls silence, with or without settling."""
     missed_in_a_row = longest_run(deaf)
     assume((missed_in_a_row + 1) * chunk + WORD_SECONDS < SILENCE_KEEP_SECONDS)
-    agreement = stream(unstable, chunk, trim, deaf)
+    agreement = stream(unstable, chunk, trim, deaf, settle)
     committed = agreement.committed
     starts = [w.start for w in committed]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)  # never a word twice
@@ -115,6 +118,80 @@ def test_a_word_is_committed_only_when_two_passes_agree():
     second = agreement.step()  # pass 2 garbles its last word: only the agreed words before it commit
     assert [w.word for w in second.committed] == ["help", "my", "father"]
     assert [w.word for w in second.tentative] == ["has", "fallenx"]
+
+
+def flickering_engine(flicker: int):
+    """The script's words that end within the buffer, word ``flicker`` read differently on every pass."""
+    passes = [0]
+
+    def transcribe(samples: np.ndarray, prompt: str | None) -> list[Word]:
+        passes[0] += 1
+        start = transcribe.buffer_start  # type: ignore[attr-defined]
+        end = start + samples.size / SAMPLE_RATE
+        return [Word(word=f"{text}{passes[0]}" if i == flicker else text, start=w_start - start, end=w_end - start,
+                     confidence=0.9)
+                for i, text in enumerate(SCRIPT) for w_start, w_end in [word_span(i)]
+                if w_start >= start - 1e-6 and w_end <= end + 1e-6]
+
+    return transcribe
+
+
+def feed(agreement: LocalAgreement, engine, seconds: float, chunk: float = 0.5) -> list[tuple[float, list[Word]]]:
+    """Stream ``seconds`` of audio in chunks; what each step committed, with the call's time of the step."""
+    steps = []
+    for _ in range(round(seconds / chunk)):
+        engine.buffer_start = agreement.buffer_start
+        agreement.insert(np.full(int(chunk * SAMPLE_RATE), 0.1, dtype=np.float32))
+        engine.buffer_start = agreement.buffer_start
+        steps.append((agreement.heard_seconds, agreement.step().committed))
+    return steps
+
+
+def test_a_word_the_passes_keep_changing_is_committed_once_settled_not_at_the_hang_up():
+    engine = flickering_engine(flicker=2)  # "father", never the same twice
+    plain = LocalAgreement(engine, min_new_seconds=0.5)
+    feed(plain, engine, 5.0)
+    assert [w.word for w in plain.committed] == ["help", "my"]  # two passes never agree: everything waits
+
+    engine = flickering_engine(flicker=2)
+    settling = LocalAgreement(engine, min_new_seconds=0.5, settle_seconds=1.0)
+    steps = feed(settling, engine, 5.0)
+    father_end = word_span(2)[1]
+    step, (at, committed) = next((i, s) for i, s in enumerate(steps) if any(w.word.startswith("father") for w in s[1]))
+    assert father_end + 1.0 <= at <= father_end + 1.0 + 0.5  # as soon as a pass heard a second after it
+    assert f"father{step + 1}" in [w.word for w in committed]  # the reading of the latest pass (one per step)
+    assert [w.word.rstrip("0123456789") for w in settling.committed][:6] == SCRIPT[:6]  # and the words after it
+
+
+def test_the_last_words_before_a_pause_are_committed_in_the_pause_whatever_the_vad_says():
+    """The VAD misses a short last word before a pause; the words before the pause must not wait for
+    the caller to speak again (or hang up)."""
+    engine = scripted_engine(unstable=set())
+    agreement = LocalAgreement(engine, min_new_seconds=0.5)
+    engine.buffer_start = 0.0
+    agreement.insert(np.full(int(word_span(3)[1] * SAMPLE_RATE), 0.1, dtype=np.float32))  # "help my father has"
+    agreement.has_speech = lambda samples: True  # heard the first time
+    assert agreement.step().tentative
+    agreement.has_speech = lambda samples: False  # then the pause: the VAD hears nothing
+    agreement.insert(np.zeros(int(0.6 * SAMPLE_RATE), dtype=np.float32))
+    assert [w.word for w in agreement.step().committed] == SCRIPT[:4]
+
+
+def test_a_pass_that_drops_the_tentative_words_keeps_them_for_the_next():
+    heard = scripted_engine(unstable=set())
+    drops = [False]
+
+    def engine(samples: np.ndarray, prompt: str | None) -> list[Word]:
+        return [] if drops[0] else heard(samples, prompt)
+
+    agreement = LocalAgreement(engine, min_new_seconds=0.5)
+    heard.buffer_start = 0.0  # type: ignore[attr-defined]
+    agreement.insert(np.full(int(1.3 * SAMPLE_RATE), 0.1, dtype=np.float32))
+    first = [w.word for w in agreement.step().tentative]
+    drops[0] = True  # the next pass drops them (a segment its guards judged unlikely)
+    agreement.insert(np.full(int(0.6 * SAMPLE_RATE), 0.1, dtype=np.float32))
+    assert [w.word for w in agreement.step().tentative] == first
+    assert [w.word for w in agreement.finish().committed] == first  # still there at the hang-up
 
 
 def test_silence_runs_no_pass_at_all():
@@ -190,3 +267,27 @@ def test_whisper_streamed_writes_nothing_on_silence_or_noise(whisper):
                             (rng.standard_normal(5 * SAMPLE_RATE) * 0.003).astype(np.float32)])
     agreement = live_transcript(whisper, quiet)
     assert agreement.committed == []
+
+
+def test_a_live_pass_decodes_its_window_once_and_still_times_its_words(whisper, tmp_path):
+    """A live pass is one encoder run and one decoding of its buffer (faster-whisper would seek back to
+    the last word and decode the rest again), yet every word keeps its time (from the alignment)."""
+    import faster_whisper.transcribe as transcribe_module
+
+    path = tmp_path / "phrase.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path),
+                    "My father has collapsed and he is not breathing, please send"], check=True)
+    samples = audio.load(path)
+    encoded: list[int] = []
+    encode = whisper._model.encode
+    whisper._model.encode = lambda features, *args, **kwargs: encoded.append(1) or encode(features, *args, **kwargs)
+    try:
+        words = whisper.run_with_prompt(samples, None)[1]
+    finally:
+        del whisper._model.encode
+    assert len(encoded) == 1
+    assert {"father", "collapsed", "breathing"} <= {w.word.lower().strip(".,") for w in words}
+    assert all(0 <= w.start <= w.end <= samples.size / SAMPLE_RATE + 0.1 for w in words)
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    assert transcribe_module.get_end([{"end": 2.0, "words": [{"end": 1.5}]}]) == 1.5  # off a live pass: as it was
+    assert whisper._live_pass_options(np.zeros(60 * SAMPLE_RATE, np.float32))["max_new_tokens"] <= 224  # prompt + pass < 448
