@@ -2,8 +2,8 @@
 the live worker (live.worker) in this process.
 
 Each call: a lead-in, a key phrase (the emergency), more words; spoken by festival and espeak-ng
-voices, through an 8 kHz mu-law telephone channel, written to the stream's spool in 20 ms frames at
-real time, flushed every LIVE_FLUSH_SECONDS as the ingress does. Printed, per number of calls:
+voices, through an 8 kHz mu-law telephone channel, sent in 20 ms frames at real time. Printed, per
+ingress and number of calls:
 
 - time to flag: from the end of the key phrase to the case at HIGH or CRITICAL with a word of the
   phrase in its reasons (p50/p95), beside the after-upload path (call length + the batch analysis);
@@ -11,10 +11,15 @@ real time, flushed every LIVE_FLUSH_SECONDS as the ingress does. Printed, per nu
   first holds it (p50/p95), and the worst "words behind" the worker reported;
 - WER of the live words against the script, beside the same model and decoding run once over the
   whole call (what streaming costs) and the batch engine's transcript (the analysis at hang-up);
+- frames lost (sent, less those the stream counted), and reconnects;
 - CPU seconds per second of call audio, and how many calls one core follows in real time;
 - resident memory.
 
-Usage: benchmarks/live_calls.py [--calls 1,2,4,8] [--out live_calls]
+Each run streams over one ingress (benchmarks/live_ingress.py): the websocket media stream and
+Asterisk AudioSocket by default, or straight to the spool (the worker alone); the drop runs break
+every call's connection once mid-call and reconnect it, and count the frames lost.
+
+Usage: benchmarks/live_calls.py [--calls 1,2,4,8] [--ingress websocket,audiosocket] [--drops 4] [--out live_calls]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import live_ingress  # noqa: E402
 from benchmarks._django import write_results  # noqa: E402
 from benchmarks.callset import channel, portal, synth  # noqa: E402
 
@@ -97,22 +103,6 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 2) if values else None
 
 
-async def _stream(stream, call: RenderedLiveCall, started: float) -> None:
-    """Write the call's audio as the ingress does: 20 ms frames, on disk every LIVE_FLUSH_SECONDS."""
-    from django.conf import settings
-
-    from live import services
-
-    chunk = int(settings.LIVE_FLUSH_SECONDS * channel.PHONE_RATE) * 2
-    for at in range(0, len(call.pcm), chunk):
-        due = started + (at + chunk) / 2 / channel.PHONE_RATE
-        await asyncio.sleep(max(0.0, due - time.time()))
-        part = call.pcm[at:at + chunk]
-        await asyncio.to_thread(services.stream_write, stream_id=stream.pk, audio_name=stream.audio_name, pcm=part,
-                                frames=len(part) // 320, received=len(part))
-    await asyncio.to_thread(services.stream_finish, stream_id=stream.pk)
-
-
 def _flag_time(case_id: int, quoted: tuple[str, ...]) -> bool:
     from calls.models import Case
 
@@ -121,21 +111,35 @@ def _flag_time(case_id: int, quoted: tuple[str, ...]) -> bool:
     return case.priority_band in ("high", "critical") and any(word in reasons for word in quoted)
 
 
-async def _watch(cases: dict[int, RenderedLiveCall], started: float, flagged: dict[int, float], done: asyncio.Event):
+async def _watch(sent: list[tuple[live_ingress.LiveCallResult, RenderedLiveCall]], started: float,
+                 flagged: dict[int, float], done: asyncio.Event):
     while not done.is_set():
-        for case_id, call in cases.items():
-            if case_id not in flagged and await asyncio.to_thread(_flag_time, case_id, call.quoted):
+        for result, call in sent:
+            case_id = result.case_id  # known once the ingress has opened the call
+            if case_id is not None and case_id not in flagged and await asyncio.to_thread(_flag_time, case_id,
+                                                                                          call.quoted):
                 flagged[case_id] = time.time() - started - call.key_end
         await asyncio.sleep(0.1)
 
 
-def run_calls(calls: list[RenderedLiveCall], user) -> dict:
+async def _send(ingress: str, call: RenderedLiveCall, result: live_ingress.LiveCallResult, stream, started: float, *,
+                key: str, port: int | None, drop_at: float | None) -> live_ingress.LiveCallResult:
+    if ingress == "websocket":
+        return await live_ingress.websocket_call(call.pcm, started, result, key=key, drop_at=drop_at)
+    if ingress == "audiosocket":
+        assert port is not None
+        return await live_ingress.audiosocket_call(call.pcm, started, result, port=port, drop_at=drop_at)
+    return await live_ingress.spool_call(call.pcm, started, result, stream=stream)
+
+
+def run_calls(calls: list[RenderedLiveCall], user, *, ingress: str, key: str, drops: bool = False) -> dict:
+    """The calls at once over one ingress, followed by a live worker in this process; with ``drops``,
+    each call's connection dropped once (between 30 % and 70 % of it) and continued."""
     import psutil
     from django.db import connections
 
     from analysis.models import LiveReading
-    from live import services
-    from live.protocol import StreamStart
+    from live.audiosocket import AudioSocketServer
     from live.worker import LiveWorker
 
     worker = LiveWorker()
@@ -157,17 +161,20 @@ def run_calls(calls: list[RenderedLiveCall], user) -> dict:
     process = psutil.Process()
     cpu_before = sum(process.cpu_times()[:2])
     tag = f"{int(time.time() * 1000)}"
-    streams = [services.stream_open(client=user, start=StreamStart(call_id=f"bench-{tag}-{i}", encoding="l16",
-                                                                   sample_rate=8000, caller_number="9876543210"),
-                                    ingress="websocket") for i in range(len(calls))]
-    started = time.time()
+    prepared = [live_ingress.prepare(ingress, client=user, index=i, tag=tag) for i in range(len(calls))]
+    rng = np.random.default_rng(len(calls))
+    drop_at = [float(rng.uniform(0.3, 0.7)) * c.seconds if drops else None for c in calls]
 
     async def drive():
+        server = AudioSocketServer() if ingress == "audiosocket" else None
+        port = await server.start("127.0.0.1", 0) if server is not None else None
+        started = time.time()
         flagged: dict[int, float] = {}
         done = asyncio.Event()
-        watcher = asyncio.create_task(_watch({s.case_id: c for s, c in zip(streams, calls, strict=True)},
-                                             started, flagged, done))
-        await asyncio.gather(*(_stream(s, c, started) for s, c in zip(streams, calls, strict=True)))
+        watcher = asyncio.create_task(_watch([(r, c) for (r, _), c in zip(prepared, calls, strict=True)], started,
+                                             flagged, done))
+        await asyncio.gather(*(_send(ingress, c, r, stream, started, key=key, port=port, drop_at=at)
+                               for (r, stream), c, at in zip(prepared, calls, drop_at, strict=True)))
         for _ in range(600):  # the worker's last pass and reading after the hang-up
             await asyncio.sleep(0.1)
             if not worker.tasks:
@@ -175,32 +182,39 @@ def run_calls(calls: list[RenderedLiveCall], user) -> dict:
         await asyncio.sleep(0.5)
         done.set()
         await watcher
-        return flagged
+        if server is not None:
+            await server.close()
+        return flagged, started
 
-    flagged = asyncio.run(drive())
+    flagged, started = asyncio.run(drive())
     elapsed = time.time() - started
     cpu = sum(process.cpu_times()[:2]) - cpu_before
     holder["loop"].call_soon_threadsafe(holder["stop"].set)
     thread.join(30)
 
+    results = [r for r, _ in prepared]
     lags, behind, live_text = [], [], []
-    for stream in streams:
-        readings = list(LiveReading.objects.filter(case_id=stream.case_id).order_by("pk"))
+    for result, call in zip(results, calls, strict=True):
+        readings = list(LiveReading.objects.filter(case_id=result.case_id).order_by("pk"))
         final = readings[-1].words if readings else []
         for index, word in enumerate(final):
             first = next(r for r in readings if len(r.words) > index)
             lags.append(first.created_at.timestamp() - (started + word["end"]))
             if os.environ.get("LIVE_BENCH_DEBUG"):
                 print(f"  lag {lags[-1]:.2f} s: {word['word']!r} ending at {word['end']:.1f} s of a "
-                      f"{calls[streams.index(stream)].seconds:.1f} s call", flush=True)
+                      f"{call.seconds:.1f} s call", flush=True)
         behind += [r.behind_seconds for r in readings]
         live_text.append(" ".join(w["word"] for w in final))
     audio_seconds = sum(c.seconds for c in calls)
+    sent = sum(r.frames_sent for r in results)
     return {
-        "calls": len(calls), "elapsed_s": round(elapsed, 1), "audio_s": round(audio_seconds, 1),
-        "flag_s": [round(flagged[s.case_id], 2) if s.case_id in flagged else None for s in streams],
+        "calls": len(calls), "ingress": ingress, "drops": drops, "elapsed_s": round(elapsed, 1),
+        "audio_s": round(audio_seconds, 1),
+        "flag_s": [round(flagged[r.case_id], 2) if r.case_id in flagged else None for r in results],
         "commit_lag_s": {"p50": _percentile(lags, 50), "p95": _percentile(lags, 95), "words": len(lags)},
         "behind_max_s": round(max(behind), 2) if behind else None,
+        "frames": {"sent": sent, "lost": sent - sum(live_ingress.frames_counted(r.call_id) for r in results),
+                   "reconnects": sum(r.reconnects for r in results)},
         "cpu_s_per_audio_s": round(cpu / audio_seconds, 3),
         "rss_mb": round(process.memory_info().rss / 2**20),
         "live_text": live_text,
@@ -239,47 +253,61 @@ def wer(references: list[str], hypotheses: list[str]) -> float:
     return round(jiwer.wer([normalise(r) for r in references], [normalise(h) or "-" for h in hypotheses]), 3)
 
 
+def _judged(run: dict, calls: list[RenderedLiveCall], after_upload: dict) -> dict:
+    """The run's flags and WERs, printed as a line (and the calls never flagged, with what was heard)."""
+    n, texts = len(calls), after_upload["texts"]
+    flags = [f for f in run["flag_s"] if f is not None]
+    run["time_to_flag_s"] = {"p50": _percentile(flags, 50), "p95": _percentile(flags, 95), "flagged": len(flags), "of": n}
+    references = [c.reference for c in calls]
+    run["wer_live"] = wer(references, run["live_text"])
+    run["wer_offline"] = wer(references, [texts[i % len(texts)] for i in range(n)])
+    run["wer_live_model_offline"] = wer(references, [after_upload["live_model_texts"][i % len(texts)] for i in range(n)])
+    run["calls_per_core_realtime"] = round(1 / run["cpu_s_per_audio_s"], 1) if run["cpu_s_per_audio_s"] else None
+    frames = run["frames"]
+    print(f"{run['ingress']}, {n} calls{', each dropped and reconnected once' if run['drops'] else ''}: "
+          f"time to flag p50 {run['time_to_flag_s']['p50']} s, p95 {run['time_to_flag_s']['p95']} s "
+          f"({len(flags)}/{n} flagged); committed words behind speech p50 {run['commit_lag_s']['p50']} s, "
+          f"p95 {run['commit_lag_s']['p95']} s (worst reported {run['behind_max_s']} s); "
+          f"WER live {run['wer_live']} vs offline {run['wer_live_model_offline']} ({after_upload['live_model']}, the "
+          f"whole call) and {run['wer_offline']} ({after_upload['engine']}, the analysis at hang-up); "
+          f"frames lost {frames['lost']} of {frames['sent']} ({frames['reconnects']} reconnects); "
+          f"CPU {run['cpu_s_per_audio_s']} s per audio s ({run['calls_per_core_realtime']} calls per core); "
+          f"RSS {run['rss_mb']} MB", flush=True)
+    for call, flag, text in zip(calls, run["flag_s"], run["live_text"], strict=True):
+        if flag is None:
+            print(f"  not flagged (quoting {call.quoted}): heard {text!r}", flush=True)
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", default="1,2,4,8", help="numbers of concurrent calls (default 1,2,4,8)")
+    parser.add_argument("--ingress", default="websocket,audiosocket",
+                        help=f"ingresses to stream over, of {', '.join(live_ingress.INGRESSES)} (default websocket,audiosocket)")
+    parser.add_argument("--drops", default="4", help="numbers of calls for the runs in which every call's connection "
+                                                     "drops once and reconnects (default 4; empty: none)")
     parser.add_argument("--out", default="live_calls")
     args = parser.parse_args()
+    ingresses = [i for i in args.ingress.split(",") if i]
+    if unknown := set(ingresses) - set(live_ingress.INGRESSES):
+        parser.error(f"unknown ingress {', '.join(sorted(unknown))}: choose from {', '.join(live_ingress.INGRESSES)}")
     portal.setup()
     from accounts.api_keys import api_key_issue, integration_client_create
     from accounts.models import User
+    from analysis import dispatch
 
     admin, _ = User.objects.get_or_create(username="live-bench-admin", defaults={"role": "admin"})
     client = integration_client_create(admin=admin, name=f"live-bench-{int(time.time())}")
-    api_key_issue(admin=admin, client=client, name="bench")
+    _, key = api_key_issue(admin=admin, client=client, name="bench")
     rendered = [render(*spec) for spec in CALLS]
     after_upload = offline(rendered)
+    plan = [(ingress, int(n), False) for ingress in ingresses for n in args.calls.split(",") if n]
+    plan += [(ingress, int(n), True) for ingress in ingresses if ingress != "spool" for n in args.drops.split(",") if n]
     results = []
-    from analysis import dispatch
-
-    for n in [int(x) for x in args.calls.split(",")]:
+    for ingress, n, drops in plan:
         calls = [rendered[i % len(rendered)] for i in range(n)]
         dispatch.wait_for_inprocess(timeout=300)  # the last run's hang-up analyses, not beside this run's calls
-        run = run_calls(calls, client.user)
-        flags = [f for f in run["flag_s"] if f is not None]
-        run["time_to_flag_s"] = {"p50": _percentile(flags, 50), "p95": _percentile(flags, 95),
-                                 "flagged": len(flags), "of": n}
-        run["wer_live"] = wer([c.reference for c in calls], run["live_text"])
-        run["wer_offline"] = wer([c.reference for c in calls], [after_upload["texts"][i % len(rendered)]
-                                                                for i in range(n)])
-        run["wer_live_model_offline"] = wer([c.reference for c in calls],
-                                            [after_upload["live_model_texts"][i % len(rendered)] for i in range(n)])
-        run["calls_per_core_realtime"] = round(1 / run["cpu_s_per_audio_s"], 1) if run["cpu_s_per_audio_s"] else None
-        results.append(run)
-        print(f"{n} calls: time to flag p50 {run['time_to_flag_s']['p50']} s, p95 {run['time_to_flag_s']['p95']} s "
-              f"({len(flags)}/{n} flagged); committed words behind speech p50 {run['commit_lag_s']['p50']} s, "
-              f"p95 {run['commit_lag_s']['p95']} s (worst reported {run['behind_max_s']} s); "
-              f"WER live {run['wer_live']} vs offline {run['wer_live_model_offline']} ({after_upload['live_model']}, the "
-              f"whole call) and {run['wer_offline']} ({after_upload['engine']}, the analysis at hang-up); "
-              f"CPU {run['cpu_s_per_audio_s']} s per audio s ({run['calls_per_core_realtime']} calls per core); "
-              f"RSS {run['rss_mb']} MB", flush=True)
-        for call, flag, text in zip(calls, run["flag_s"], run["live_text"], strict=True):
-            if flag is None:  # what the worker heard of a call it never flagged
-                print(f"  not flagged (quoting {call.quoted}): heard {text!r}", flush=True)
+        results.append(_judged(run_calls(calls, client.user, ingress=ingress, key=key, drops=drops), calls, after_upload))
     upload = [c.seconds + s for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
     key_to_end = [c.seconds + s - c.key_end for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
     summary: dict[str, Any] = {"after_upload": {"call_plus_analysis_s": {"p50": _percentile(upload, 50), "p95": _percentile(upload, 95)},

@@ -149,14 +149,18 @@ class LocalAgreement:
     @staticmethod
     def _cut_at_repeat(words: list[Word]) -> list[Word]:
         """A pass's words up to where a phrase of three or more words comes again straight after
-        itself: on a buffer that ends mid-speech Whisper's decoder tends to loop ("my father has
-        collapsed my father has collapsed ..."); a caller who repeats a whole phrase at once is rare,
+        itself, or one of two words a third time: on a buffer that ends mid-speech Whisper's decoder
+        tends to loop ("my father has collapsed my father has collapsed ...", "sir please sir please
+        sir please"); a caller who repeats a whole phrase at once is rare, the first time is kept,
         and the final analysis at hang-up hears it anyway."""
         keys = [_key(w) for w in words]
-        for end in range(len(keys)):
-            for size in range(LOOP_MIN_WORDS, (end + 1) // 2 + 1):
-                if keys[end + 1 - size:end + 1] == keys[end + 1 - 2 * size:end + 1 - size]:
-                    return words[:end + 1 - size]
+        for end in range(1, len(keys) + 1):
+            for size in range(2, end // 2 + 1):
+                times = 2 if size >= LOOP_MIN_WORDS else 3
+                phrase = keys[end - size:end]
+                if end >= times * size and all(keys[end - k * size:end - (k - 1) * size] == phrase
+                                                for k in range(2, times + 1)):
+                    return words[:end - (times - 1) * size]
         return words
 
     def _pass(self) -> list[Word]:

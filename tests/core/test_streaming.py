@@ -291,3 +291,14 @@ def test_a_live_pass_decodes_its_window_once_and_still_times_its_words(whisper, 
     assert [w.start for w in words] == sorted(w.start for w in words)
     assert transcribe_module.get_end([{"end": 2.0, "words": [{"end": 1.5}]}]) == 1.5  # off a live pass: as it was
     assert whisper._live_pass_options(np.zeros(60 * SAMPLE_RATE, np.float32))["max_new_tokens"] <= 224  # prompt + pass < 448
+
+
+@pytest.mark.parametrize(("heard", "kept"), [
+    ("my father has collapsed my father has collapsed my", "my father has collapsed"),
+    ("sir please sir please sir please i am calling", "sir please"),
+    ("help me help me please come", "help me help me please come"),  # a caller says it twice: kept
+    ("please please please send help", "please please please send help"),  # one word repeated: kept
+])
+def test_a_pass_that_loops_is_cut_after_the_phrase_s_first_time(heard, kept):
+    words = [Word(word=text, start=i * 0.3, end=i * 0.3 + 0.25, confidence=0.9) for i, text in enumerate(heard.split())]
+    assert " ".join(w.word for w in LocalAgreement._cut_at_repeat(words)) == kept
