@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from calls import broadcast
@@ -62,18 +63,28 @@ def analysis_prepare(recording: Recording) -> None:
         AnalysisStep.objects.get_or_create(recording=recording, name=name)
 
 
+def _stale_emotion() -> Q:
+    """Emotion steps handed over ANALYSIS_EMOTION_STALE_SECONDS ago and still not finished: the message
+    was lost on its way to a worker (see the setting). Transcripts are left to the broker's visibility
+    timeout: they may wait their turn for many minutes, and a second copy would double the backlog."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ANALYSIS_EMOTION_STALE_SECONDS)
+    return Q(name__in=STEPS_OF_JOB["emotion"], state__in=(StepState.PENDING, StepState.RUNNING), dispatched_at__lt=cutoff)
+
+
 def handed_over(recording_id: int, job: str) -> None:
-    """Note that a job was handed to a runner (so the sweep leaves it alone)."""
-    AnalysisStep.objects.filter(recording_id=recording_id, name__in=STEPS_OF_JOB[job],
-                                dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    """Note that a job was handed to a runner (so the sweep leaves it alone until it is stale)."""
+    AnalysisStep.objects.filter(Q(dispatched_at__isnull=True) | _stale_emotion(), recording_id=recording_id,
+                                name__in=STEPS_OF_JOB[job]).update(dispatched_at=timezone.now())
 
 
 def forgotten_jobs(older_than_s: float = 30) -> dict[int, tuple[str, ...]]:
     """Jobs whose steps were committed but never handed over (the web process died after the commit,
-    the broker was down), older than `older_than_s` so that a hand-over on its way is not doubled.
+    the broker was down), older than `older_than_s` so that a hand-over on its way is not doubled, and
+    emotion jobs handed over long ago that never finished (lost on the way to a worker).
     Steps are idempotent: a job handed over twice after all does its work once."""
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    forgotten = AnalysisStep.objects.filter(state=StepState.PENDING, dispatched_at__isnull=True, created_at__lt=cutoff)
+    forgotten = AnalysisStep.objects.filter(
+        Q(state=StepState.PENDING, dispatched_at__isnull=True, created_at__lt=cutoff) | _stale_emotion())
     jobs: dict[int, set[str]] = {}
     for recording_id, name in forgotten.values_list("recording_id", "name"):
         jobs.setdefault(recording_id, set()).update(job for job, steps in STEPS_OF_JOB.items() if name in steps)

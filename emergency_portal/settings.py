@@ -241,6 +241,11 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 ANALYSIS_BACKEND = "celery" if CELERY_BROKER_URL else "inprocess"
+# The same sweep hands an emotion job over again when it was handed over this long ago and its step
+# is still waiting or running: Redis takes a message off the queue before the worker notes it as
+# unacknowledged, so a worker killed in between loses it with no redelivery (most likely why the
+# evening run's worker kill once left a call without its first score). The job takes about a second; running it twice is harmless.
+ANALYSIS_EMOTION_STALE_SECONDS = env.float("ANALYSIS_EMOTION_STALE_SECONDS", default=180.0)
 
 # Live calls (live/): audio streamed by a phone system while the caller is on the line.
 # A stream dropped without a hang-up may reconnect with the same call id within this many seconds and

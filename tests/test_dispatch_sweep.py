@@ -71,3 +71,28 @@ def test_the_beat_task_hands_over_what_was_forgotten(case_factory, upload, setti
         monkeypatch.setattr(task, "delay", lambda recording_id, name=name: sent.append((name, recording_id)))
     assert tasks.dispatch_forgotten() == 2 and {name for name, _ in sent} == {"emotion", "words"}
     assert tasks.dispatch_forgotten() == 0
+
+
+def test_an_emotion_job_lost_on_its_way_to_a_worker_is_handed_over_again(case_factory, upload, settings, monkeypatch,
+                                                                        django_capture_on_commit_callbacks):
+    """Redis hands a message to a worker before the worker notes it as unacknowledged: a worker killed in
+    between loses it for good. The first score must come all the same; a transcript waits its turn."""
+    from analysis.models import StepName, StepState
+
+    settings.ANALYSIS_BACKEND = "celery"
+    sent: list[tuple[str, int]] = []
+    for name, task in (("emotion", tasks.analyse_emotion), ("words", tasks.analyse_words)):
+        monkeypatch.setattr(task, "delay", lambda recording_id, name=name: sent.append((name, recording_id)))
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_factory(audio=upload("wav"))  # handed over; no worker ever runs it
+    recording = case.recordings.get().pk
+    steps = AnalysisStep.objects.filter(recording__case=case)
+    sent.clear()
+    assert analysis_dispatch_forgotten() == 0  # handed over just now: on its way
+    long_ago = timezone.now() - timedelta(seconds=settings.ANALYSIS_EMOTION_STALE_SECONDS + 5)
+    steps.update(dispatched_at=long_ago, created_at=long_ago)
+    assert analysis_dispatch_forgotten() == 1 and sent == [("emotion", recording)]
+    assert analysis_dispatch_forgotten() == 0 and len(sent) == 1  # noted: not sent again at the next sweep
+    steps.update(dispatched_at=long_ago)
+    steps.filter(name=StepName.EMOTION).update(state=StepState.DONE)
+    assert analysis_dispatch_forgotten() == 0  # a finished step is never sent again
