@@ -2,7 +2,9 @@
 the live worker (live.worker) in this process.
 
 Each call: a lead-in, a key phrase (the emergency), more words; spoken by festival and espeak-ng
-voices, through an 8 kHz mu-law telephone channel, sent in 20 ms frames at real time. Printed, per
+voices, through an 8 kHz mu-law telephone channel, sent in 20 ms frames at real time. Two sets of
+eight calls (benchmarks/callset/live_scripts.py): ``tuning``, on which the live settings were
+chosen, and ``heldout``, other scripts and voices never tuned on (the default). Printed, per
 ingress and number of calls:
 
 - time to flag: from the end of the key phrase to the case at HIGH or CRITICAL with a word of the
@@ -19,7 +21,7 @@ Each run streams over one ingress (benchmarks/live_ingress.py): the websocket me
 Asterisk AudioSocket by default, or straight to the spool (the worker alone); the drop runs break
 every call's connection once mid-call and reconnect it, and count the frames lost.
 
-Usage: benchmarks/live_calls.py [--calls 1,2,4,8] [--ingress websocket,audiosocket] [--drops 4] [--out live_calls]
+Usage: benchmarks/live_calls.py [--calls 1,2,4,8] [--set heldout,tuning] [--ingress websocket,audiosocket] [--drops 4] [--out live_calls]
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import argparse
 import asyncio
 import os
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,37 +39,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import live_ingress  # noqa: E402
+from benchmarks import live_ingress, live_workers  # noqa: E402
 from benchmarks._django import write_results  # noqa: E402
 from benchmarks.callset import channel, portal, synth  # noqa: E402
+from benchmarks.callset.live_scripts import SETS, LiveScript  # noqa: E402
 
-# (lead-in, key phrase, the words that must be quoted, the rest, voice)
-CALLS = [
-    ("Hello, is this the police control room? I am calling from Sector 14 near the bus stand.",
-     "My father has collapsed and he is not breathing.", ("breathing", "collapsed"),
-     "Please send an ambulance quickly, we are on the second floor.", ("festival", "kal_diphone")),
-    ("Hello, hello, can you hear me? I am on Station Road in Lucknow.",
-     "There is a fire in the building next to my house.", ("fire",),
-     "People are still inside, please send the fire brigade.", ("festival", "cmu_us_slt_arctic_hts")),
-    ("Sir, please listen, I am calling from the market in Karol Bagh.",
-     "A man has a knife and he is attacking people.", ("knife", "attacking"),
-     "Two people are hurt, send the police now.", ("espeak", "en-us")),
-    ("Hello, I am on the highway near the toll plaza outside Jaipur.",
-     "A truck hit a car and the driver is bleeding badly.", ("bleeding", "hit"),
-     "He is trapped inside the car, we need an ambulance.", ("festival", "ked_diphone")),
-    ("Hello, this is Meena from Gali number three, Shahdara.",
-     "A snake bit my son and his leg is swelling.", ("snake", "bit"),
-     "He is eight years old, please tell me what to do.", ("espeak", "en-gb")),
-    ("Hello, control room? I am near the railway crossing in Thane.",
-     "Someone is breaking into my house right now.", ("breaking",),
-     "I am hiding in the bathroom with my children.", ("festival", "kal_diphone")),
-    ("Please help me, I am calling from the village near Nashik.",
-     "My husband drank poison and he is vomiting.", ("poison", "vomiting"),
-     "He is not answering me, please send someone fast.", ("festival", "cmu_us_slt_arctic_hts")),
-    ("Hello sir, I am at the lake behind the temple in Bhopal.",
-     "A child is drowning in the water.", ("drowning", "water"),
-     "Nobody here can swim, please come quickly.", ("espeak", "en-us+f3")),
-]
 GAP_SECONDS = 0.4
 
 
@@ -81,22 +56,22 @@ class RenderedLiveCall:
     reference: str
 
 
-def _speak(text: str, voice: tuple[str, str]) -> np.ndarray:
-    engine, name = voice
-    return synth.espeak(text, name, 150) if engine == "espeak" else synth.festival(text, name)
+def render(script: LiveScript) -> RenderedLiveCall:
+    engine, name = script.voice
 
+    def speak(text: str) -> np.ndarray:
+        return synth.espeak(text, name, script.rate) if engine == "espeak" else synth.festival(text, name)
 
-def render(lead: str, key: str, quoted: tuple[str, ...], rest: str, voice: tuple[str, str]) -> RenderedLiveCall:
     gap = np.zeros(int(GAP_SECONDS * channel.WIDE_RATE), np.float32)
-    parts = [np.zeros(channel.WIDE_RATE // 2, np.float32), _speak(lead, voice), gap, _speak(key, voice)]
+    parts = [np.zeros(channel.WIDE_RATE // 2, np.float32), speak(script.lead), gap, speak(script.key)]
     key_end = sum(p.size for p in parts) / channel.WIDE_RATE
-    wide = np.concatenate(parts + [gap, _speak(rest, voice), np.zeros(channel.WIDE_RATE, np.float32)])
+    wide = np.concatenate(parts + [gap, speak(script.rest), np.zeros(channel.WIDE_RATE, np.float32)])
     narrow = channel.band_limit(channel.resample(wide, channel.WIDE_RATE, channel.PHONE_RATE))
     narrow = narrow * np.float32(0.7 / (float(np.max(np.abs(narrow))) or 1.0))
     heard = channel.mulaw_decode(channel.mulaw_encode(narrow))
     pcm = (np.clip(heard, -1, 1) * 32767).astype("<i2").tobytes()
-    return RenderedLiveCall(pcm=pcm, seconds=len(pcm) / 2 / channel.PHONE_RATE, key_end=key_end, quoted=quoted,
-                            reference=f"{lead} {key} {rest}")
+    return RenderedLiveCall(pcm=pcm, seconds=len(pcm) / 2 / channel.PHONE_RATE, key_end=key_end,
+                            quoted=script.quoted, reference=f"{script.lead} {script.key} {script.rest}")
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -132,32 +107,18 @@ async def _send(ingress: str, call: RenderedLiveCall, result: live_ingress.LiveC
     return await live_ingress.spool_call(call.pcm, started, result, stream=stream)
 
 
-def run_calls(calls: list[RenderedLiveCall], user, *, ingress: str, key: str, drops: bool = False) -> dict:
-    """The calls at once over one ingress, followed by a live worker in this process; with ``drops``,
-    each call's connection dropped once (between 30 % and 70 % of it) and continued."""
+def run_calls(calls: list[RenderedLiveCall], user, *, ingress: str, key: str, drops: bool = False,
+              worker_kind: str = "process") -> dict:
+    """The calls at once over one ingress, followed by a live worker (in a process of its own, as in
+    production, or in a thread of this one); with ``drops``, each call's connection dropped once
+    (between 30 % and 70 % of it) and continued."""
     import psutil
-    from django.db import connections
+    from asgiref.sync import sync_to_async
 
     from analysis.models import LiveReading
     from live.audiosocket import AudioSocketServer
-    from live.worker import LiveWorker
 
-    worker = LiveWorker()
-    loop_ready = threading.Event()
-    holder: dict = {}
-
-    def worker_thread() -> None:
-        async def main():
-            stop = asyncio.Event()
-            holder["stop"], holder["loop"] = stop, asyncio.get_running_loop()
-            loop_ready.set()
-            await worker.run(stop=stop, poll_seconds=0.2)
-        asyncio.run(main())
-        connections.close_all()
-
-    thread = threading.Thread(target=worker_thread, daemon=True)
-    thread.start()
-    loop_ready.wait()
+    worker = live_workers.start(worker_kind)
     process = psutil.Process()
     cpu_before = sum(process.cpu_times()[:2])
     tag = f"{int(time.time() * 1000)}"
@@ -175,9 +136,10 @@ def run_calls(calls: list[RenderedLiveCall], user, *, ingress: str, key: str, dr
                                              flagged, done))
         await asyncio.gather(*(_send(ingress, c, r, stream, started, key=key, port=port, drop_at=at)
                                for (r, stream), c, at in zip(prepared, calls, drop_at, strict=True)))
+        case_ids = [r.case_id for r, _ in prepared]
         for _ in range(600):  # the worker's last pass and reading after the hang-up
             await asyncio.sleep(0.1)
-            if not worker.tasks:
+            if await sync_to_async(worker.idle)(case_ids):
                 break
         await asyncio.sleep(0.5)
         done.set()
@@ -186,11 +148,14 @@ def run_calls(calls: list[RenderedLiveCall], user, *, ingress: str, key: str, dr
             await server.close()
         return flagged, started
 
-    flagged, started = asyncio.run(drive())
-    elapsed = time.time() - started
-    cpu = sum(process.cpu_times()[:2]) - cpu_before
-    holder["loop"].call_soon_threadsafe(holder["stop"].set)
-    thread.join(30)
+    try:
+        flagged, started = asyncio.run(drive())
+        elapsed = time.time() - started
+        cpu_here, cpu_worker = sum(process.cpu_times()[:2]) - cpu_before, worker.cpu_seconds()
+        cpu = cpu_here + cpu_worker
+        rss = process.memory_info().rss / 2**20 + worker.rss_mb()
+    finally:
+        worker.stop()
 
     results = [r for r, _ in prepared]
     lags, behind, live_text = [], [], []
@@ -216,7 +181,8 @@ def run_calls(calls: list[RenderedLiveCall], user, *, ingress: str, key: str, dr
         "frames": {"sent": sent, "lost": sent - sum(live_ingress.frames_counted(r.call_id) for r in results),
                    "reconnects": sum(r.reconnects for r in results)},
         "cpu_s_per_audio_s": round(cpu / audio_seconds, 3),
-        "rss_mb": round(process.memory_info().rss / 2**20),
+        "cpu_s": {"ingress_and_benchmark": round(cpu_here, 1), "worker": round(cpu_worker, 1)},
+        "rss_mb": round(rss), "worker": worker_kind,
         "live_text": live_text,
     }
 
@@ -253,7 +219,7 @@ def wer(references: list[str], hypotheses: list[str]) -> float:
     return round(jiwer.wer([normalise(r) for r in references], [normalise(h) or "-" for h in hypotheses]), 3)
 
 
-def _judged(run: dict, calls: list[RenderedLiveCall], after_upload: dict) -> dict:
+def _judged(run: dict, calls: list[RenderedLiveCall], after_upload: dict, *, label: str) -> dict:
     """The run's flags and WERs, printed as a line (and the calls never flagged, with what was heard)."""
     n, texts = len(calls), after_upload["texts"]
     flags = [f for f in run["flag_s"] if f is not None]
@@ -264,7 +230,7 @@ def _judged(run: dict, calls: list[RenderedLiveCall], after_upload: dict) -> dic
     run["wer_live_model_offline"] = wer(references, [after_upload["live_model_texts"][i % len(texts)] for i in range(n)])
     run["calls_per_core_realtime"] = round(1 / run["cpu_s_per_audio_s"], 1) if run["cpu_s_per_audio_s"] else None
     frames = run["frames"]
-    print(f"{run['ingress']}, {n} calls{', each dropped and reconnected once' if run['drops'] else ''}: "
+    print(f"[{label}] {run['ingress']}, {n} calls{', each dropped and reconnected once' if run['drops'] else ''}: "
           f"time to flag p50 {run['time_to_flag_s']['p50']} s, p95 {run['time_to_flag_s']['p95']} s "
           f"({len(flags)}/{n} flagged); committed words behind speech p50 {run['commit_lag_s']['p50']} s, "
           f"p95 {run['commit_lag_s']['p95']} s (worst reported {run['behind_max_s']} s); "
@@ -279,18 +245,51 @@ def _judged(run: dict, calls: list[RenderedLiveCall], after_upload: dict) -> dic
     return run
 
 
+def run_set(name: str, args: argparse.Namespace, ingresses: list[str], client, key: str) -> dict:
+    """Every run of the plan on one set of calls, and the after-upload path on the same calls."""
+    from analysis import dispatch
+
+    rendered = [render(script) for script in SETS[name]]
+    after_upload = offline(rendered)
+    plan = [(ingress, int(n), False) for ingress in ingresses for n in args.calls.split(",") if n]
+    plan += [(ingress, int(n), True) for ingress in ingresses if ingress != "spool" for n in args.drops.split(",") if n]
+    results = []
+    for ingress, n, drops in plan:
+        calls = [rendered[i % len(rendered)] for i in range(n)]
+        dispatch.wait_for_inprocess(timeout=300)  # the last run's hang-up analyses, not beside this run's calls
+        run = run_calls(calls, client.user, ingress=ingress, key=key, drops=drops, worker_kind=args.worker)
+        results.append(_judged(run, calls, after_upload, label=name))
+    upload = [c.seconds + s for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
+    key_to_end = [c.seconds + s - c.key_end for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
+    after = {"call_plus_analysis_s": {"p50": _percentile(upload, 50), "p95": _percentile(upload, 95)},
+             "from_key_phrase_end_s": {"p50": _percentile(key_to_end, 50), "p95": _percentile(key_to_end, 95)}}
+    print(f"[{name}] after upload: from the key phrase's end to a verdict p50 {after['from_key_phrase_end_s']['p50']} s,"
+          f" p95 {after['from_key_phrase_end_s']['p95']} s (the rest of the call + the analysis)", flush=True)
+    return {"after_upload": after, "runs": results,
+            "calls": [{"seconds": round(c.seconds, 1), "key_end": round(c.key_end, 1)} for c in rendered]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", default="1,2,4,8", help="numbers of concurrent calls (default 1,2,4,8)")
+    parser.add_argument("--set", default="heldout",
+                        help="sets of calls, of tuning (the live settings were chosen on it) and heldout "
+                             "(never tuned on; benchmarks/callset/live_scripts.py); default heldout")
     parser.add_argument("--ingress", default="websocket,audiosocket",
                         help=f"ingresses to stream over, of {', '.join(live_ingress.INGRESSES)} (default websocket,audiosocket)")
     parser.add_argument("--drops", default="4", help="numbers of calls for the runs in which every call's connection "
                                                      "drops once and reconnects (default 4; empty: none)")
+    parser.add_argument("--worker", default="process", choices=live_workers.WORKER_KINDS,
+                        help="the live worker in a process of its own, as in production (default), or in a thread "
+                             "of the benchmark's process, beside the ingress")
     parser.add_argument("--out", default="live_calls")
     args = parser.parse_args()
     ingresses = [i for i in args.ingress.split(",") if i]
     if unknown := set(ingresses) - set(live_ingress.INGRESSES):
         parser.error(f"unknown ingress {', '.join(sorted(unknown))}: choose from {', '.join(live_ingress.INGRESSES)}")
+    sets = [s for s in args.set.split(",") if s]
+    if unknown := set(sets) - set(SETS):
+        parser.error(f"unknown set {', '.join(sorted(unknown))}: choose from {', '.join(SETS)}")
     portal.setup()
     from accounts.api_keys import api_key_issue, integration_client_create
     from accounts.models import User
@@ -299,25 +298,8 @@ def main() -> None:
     admin, _ = User.objects.get_or_create(username="live-bench-admin", defaults={"role": "admin"})
     client = integration_client_create(admin=admin, name=f"live-bench-{int(time.time())}")
     _, key = api_key_issue(admin=admin, client=client, name="bench")
-    rendered = [render(*spec) for spec in CALLS]
-    after_upload = offline(rendered)
-    plan = [(ingress, int(n), False) for ingress in ingresses for n in args.calls.split(",") if n]
-    plan += [(ingress, int(n), True) for ingress in ingresses if ingress != "spool" for n in args.drops.split(",") if n]
-    results = []
-    for ingress, n, drops in plan:
-        calls = [rendered[i % len(rendered)] for i in range(n)]
-        dispatch.wait_for_inprocess(timeout=300)  # the last run's hang-up analyses, not beside this run's calls
-        results.append(_judged(run_calls(calls, client.user, ingress=ingress, key=key, drops=drops), calls, after_upload))
-    upload = [c.seconds + s for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
-    key_to_end = [c.seconds + s - c.key_end for c, s in zip(rendered, after_upload["analysis_s"], strict=True)]
-    summary: dict[str, Any] = {"after_upload": {"call_plus_analysis_s": {"p50": _percentile(upload, 50), "p95": _percentile(upload, 95)},
-                                "from_key_phrase_end_s": {"p50": _percentile(key_to_end, 50),
-                                                          "p95": _percentile(key_to_end, 95)}},
-               "runs": results, "calls": [{"seconds": round(c.seconds, 1), "key_end": round(c.key_end, 1)}
-                                          for c in rendered]}
-    print(f"after upload: from the key phrase's end to a verdict p50 {summary['after_upload']['from_key_phrase_end_s']['p50']} s,"
-          f" p95 {summary['after_upload']['from_key_phrase_end_s']['p95']} s (the rest of the call + the analysis)")
-    print(f"wrote {write_results(args.out, summary)}")
+    summary: dict[str, Any] = {"sets": {name: run_set(name, args, ingresses, client, key) for name in sets}}
+    write_results(args.out, summary)
     dispatch.wait_for_inprocess(timeout=60)  # the last re-scores' broadcasts, before the interpreter ends
 
 

@@ -121,6 +121,20 @@ class LiveWorker:
         self.voice_pool = ThreadPoolExecutor(1, thread_name_prefix="live-voice")
         self.tasks: dict[int, asyncio.Task[None]] = {}
 
+    def warm_up(self) -> None:
+        """A pass on each of the Whisper replicas, the speech finder and a voice reading, on quiet
+        noise, before the first call: a fresh process's first run of each model is several times
+        slower than the next (one live call's first words trailed by 6 s after a worker's start
+        against 1.5 s once warm, benchmarks/live_calls.py), and a restarted worker would make its
+        first callers pay for it."""
+        noise = np.random.default_rng(0).normal(0.0, 1e-3, int(2.0 * SAMPLE_RATE)).astype(np.float32)
+        list(self.words_pool.map(lambda _: self.transcribe(noise, None), range(settings.LIVE_WHISPER_PASSES)))
+        self.has_speech(noise)
+        try:
+            self.voice_pool.submit(self.classify, noise).result()
+        except Exception:  # no active voice model yet, say: the calls' readings report it when they come
+            logger.warning("The live worker could not warm up the voice model", exc_info=True)
+
     async def run(self, *, stop: asyncio.Event, poll_seconds: float = 0.5) -> None:
         """Follow calls until ``stop`` is set; then finish following the ones on the line."""
         try:

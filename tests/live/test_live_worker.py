@@ -99,3 +99,21 @@ def test_silence_on_the_line_gives_no_words(intake):
     readings = LiveReading.objects.filter(case_id=stream.case_id)
     assert all(reading.words == [] for reading in readings)
     assert Case.objects.get(pk=stream.case_id).priority_band != "low"
+
+
+def test_the_worker_warms_each_model_once_before_its_first_call(settings):
+    """A fresh process's first pass is several times slower than the next: the worker makes one on
+    every Whisper replica, the speech finder and the voice before it takes calls; a voice model
+    that cannot be read yet does not stop it."""
+    settings.LIVE_WHISPER_PASSES = 2
+    passes, voices, checks = [], [], []
+
+    def classify(samples):
+        voices.append(samples.size)
+        raise RuntimeError("no active voice model")
+
+    worker = LiveWorker(transcribe=lambda samples, prompt: passes.append((samples.size, prompt)) or [],
+                        classify=classify, has_speech=lambda samples: checks.append(samples.size) or False)
+    worker.warm_up()
+    assert passes == [(32000, None), (32000, None)] and voices == [32000] and checks == [32000]
+    assert not worker.tasks

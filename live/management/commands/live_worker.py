@@ -29,6 +29,7 @@ class Command(BaseCommand):
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         worker = LiveWorker(index=index, of=of)  # loads Whisper and the VAD before taking calls
+        await asyncio.to_thread(worker.warm_up)  # and runs each once: a first run is slow
         self.stdout.write(f"Live worker {index} of {of} following calls", ending="\n")
         self.stdout.flush()
         await worker.run(stop=stop)
