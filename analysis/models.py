@@ -277,6 +277,8 @@ class LiveReading(AppendOnlyModel):
     tentative = models.CharField(max_length=2000, blank=True)
     text = models.JSONField()  # TextAnalysis of the committed words, as to_dict()
     emotion = models.JSONField(null=True, blank=True)  # EmotionPrediction of the latest window, or None
+    # The worker's last reading of the call, made after the hang-up with every word it heard committed.
+    final = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

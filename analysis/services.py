@@ -165,13 +165,15 @@ def case_rescore(*, case_id: int) -> TriageScore:
 
 
 def live_reading_record(*, case_id: int, heard_seconds: float, behind_seconds: float, words: list[Word],
-                        tentative: str, text: TextAnalysis, emotion: EmotionPrediction | None) -> LiveReading:
-    """Keep what the live worker made of a call so far; the case is scored from it (case_rescore)
-    until its recording has been analysed. The caller throttles: one reading when the evidence changed."""
+                        tentative: str, text: TextAnalysis, emotion: EmotionPrediction | None,
+                        final: bool = False) -> LiveReading:
+    """Keep what the live worker made of a call so far (``final``: all of it, after the hang-up); the
+    case is scored from it (case_rescore) until its recording has been analysed. The caller
+    throttles: one reading when the evidence changed."""
     return LiveReading.objects.create(
         case_id=case_id, heard_seconds=round(heard_seconds, 2), behind_seconds=round(max(0.0, behind_seconds), 2),
         words=[w.to_dict() for w in words], tentative=tentative[-2000:], text=text.to_dict(),
-        emotion=emotion.to_dict() if emotion is not None else None,
+        emotion=emotion.to_dict() if emotion is not None else None, final=final,
     )
 
 

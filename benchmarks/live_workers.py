@@ -25,18 +25,11 @@ WORKER_KINDS = ("process", "thread")
 
 
 def _all_read(case_ids: list[int]) -> bool:
-    """Every call has hung up and the worker has made a reading of it after its hang-up."""
+    """The worker has made its final reading (after the hang-up) of every call."""
     from analysis.models import LiveReading
-    from live.models import OPEN_STATES, LiveStream
 
-    for case_id in case_ids:
-        streams = list(LiveStream.objects.filter(case_id=case_id))
-        if not streams or any(s.state in OPEN_STATES or s.ended_at is None for s in streams):
-            return False
-        ended = max(s.ended_at for s in streams)
-        if not LiveReading.objects.filter(case_id=case_id, created_at__gte=ended).exists():
-            return False
-    return True
+    finished = set(LiveReading.objects.filter(case_id__in=case_ids, final=True).values_list("case_id", flat=True))
+    return finished >= set(case_ids)
 
 
 class ThreadWorker:

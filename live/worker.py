@@ -211,14 +211,14 @@ class LiveWorker:
         if (call.dirty or final) and (due or final):
             call.dirty = False
             call.recorded_at = time.monotonic()
-            await database_sync_to_async(self._record)(call, update)
+            await database_sync_to_async(self._record)(call, update, final=final)
         elif update.tentative or update.committed:  # the words not settled yet: to the case page only
             tentative = " ".join(w.word for w in update.tentative)[-TENTATIVE_CHARACTERS:]
             await database_sync_to_async(broadcast.send_to_group)(
                 broadcast.case_group(call.case_id), "case.changed", case=call.case_id, kind="live_words",
                 tentative=tentative)
 
-    def _record(self, call: CallFollower, update: StreamUpdate) -> None:
+    def _record(self, call: CallFollower, update: StreamUpdate, *, final: bool = False) -> None:
         agreement = call.agreement
         words = list(agreement.committed)
         text = pipeline.analyse_words(Transcript(text=" ".join(w.word for w in words), words=words,
@@ -228,7 +228,7 @@ class LiveWorker:
             # what the words trail the audio by: not yet in a pass, and not yet even read (it came in
             # while this call waited for its pass)
             behind_seconds=agreement.heard_seconds - agreement.decoded_until + call.unread_seconds(), words=words,
-            tentative=" ".join(w.word for w in update.tentative), text=text, emotion=call.emotion,
+            tentative=" ".join(w.word for w in update.tentative), text=text, emotion=call.emotion, final=final,
         )
         case_rescore(case_id=call.case_id)
 

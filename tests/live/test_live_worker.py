@@ -66,6 +66,7 @@ def test_a_call_is_transcribed_and_flagged_while_the_caller_speaks(intake, pcm_8
 
     readings = list(LiveReading.objects.filter(case_id=stream.case_id).order_by("pk"))
     assert readings, "the worker kept no reading"
+    assert [r.final for r in readings] == [False] * (len(readings) - 1) + [True], "one final reading, the last"
     words = [w["word"].lower() for w in readings[-1].words]
     assert {"fire", "breathe", "ambulance"} & set(words), words
     heard = [(w["word"].lower().strip(".,?!"), w["start"]) for w in readings[-1].words]
