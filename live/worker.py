@@ -225,9 +225,9 @@ class LiveWorker:
                                                  audio_seconds=agreement.heard_seconds))
         live_reading_record(
             case_id=call.case_id, heard_seconds=agreement.heard_seconds,
-            # what the words trail the audio by: not yet in a pass, and not yet even read (it came in
-            # while this call waited for its pass)
-            behind_seconds=agreement.heard_seconds - agreement.decoded_until + call.unread_seconds(), words=words,
+            # what the words trail the audio by: not committed yet (tentative, or not yet in a pass), and not
+            # yet even read (it came in while this call waited for its pass)
+            behind_seconds=agreement.heard_seconds - agreement.committed_through + call.unread_seconds(), words=words,
             tentative=" ".join(w.word for w in update.tentative), text=text, emotion=call.emotion, final=final,
         )
         case_rescore(case_id=call.case_id)

@@ -99,6 +99,14 @@ class LocalAgreement:
         return self.buffer_start + self._samples_at_last_pass / SAMPLE_RATE
 
     @property
+    def committed_through(self) -> float:
+        """The call's time up to which every word heard is committed: the start of the oldest tentative
+        word, else as far as the latest pass heard. What the words shown trail speech by is
+        ``heard_seconds - committed_through``: when passes fall behind they come further apart and
+        disagree more, so words wait for agreement longer than the audio waits for a pass."""
+        return self.previous[0].start if self.previous else self.decoded_until
+
+    @property
     def committed_until(self) -> float:
         return self.committed[-1].end if self.committed else self.buffer_start
 

@@ -118,6 +118,9 @@ def test_a_word_is_committed_only_when_two_passes_agree():
     second = agreement.step()  # pass 2 garbles its last word: only the agreed words before it commit
     assert [w.word for w in second.committed] == ["help", "my", "father"]
     assert [w.word for w in second.tentative] == ["has", "fallenx"]
+    # the words shown trail speech from the oldest word not committed, not from where the pass ended
+    assert agreement.decoded_until == pytest.approx(2.4)
+    assert agreement.committed_through == pytest.approx(word_span(3)[0])
 
 
 def flickering_engine(flicker: int):
