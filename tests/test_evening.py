@@ -6,8 +6,8 @@ analysed or visibly failed, and the first score come within seconds while nothin
 
 The first score's budget itself (p95 <= 1 s before the faults) is the benchmark's verdict, printed
 and written with its figures, not asserted here: it depends on the machine (met with p95 0.4-0.7 s
-on one 2-core machine; on a 2-core AMD EPYC with AVX2 only, where Whisper's int8 passes take twice
-as long, the emotion worker barely keeps up with 2 calls a second and p50 was 1.7 s). What the test
+on one 2-core machine; on a slower 2-core AMD EPYC with AVX2 only, the emotion worker barely kept
+up with 2 calls a second and p50 was 1.7 s). What the test
 holds on any machine is that the first score does not stall: a median of QUIET_STALL_S would be a
 page or a worker taking the cores (pages refreshing every 500 ms once made it 21 s)."""
 
