@@ -7,7 +7,7 @@ analysed or visibly failed, and the first score come within seconds while nothin
 The first score's budget itself (p95 <= 1 s before the faults) is the benchmark's verdict, printed
 and written with its figures, not asserted here: it depends on the machine (met with p95 0.4-0.7 s
 on one 2-core machine; on a slower 2-core AMD EPYC with AVX2 only, the emotion worker barely kept
-up with 2 calls a second and p50 was 1.7 s). What the test
+up with 2 calls a second and p50 was 1.7 s and 4.0 s in two runs). What the test
 holds on any machine is that the first score does not stall: a median of QUIET_STALL_S would be a
 page or a worker taking the cores (pages refreshing every 500 ms once made it 21 s)."""
 
@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.celery]
-QUIET_STALL_S = 5.0
+QUIET_STALL_S = 10.0  # two CI runs on the slower machine: medians 1.7 s and 4.0 s
 
 
 def test_a_short_evening_loses_nothing_and_keeps_the_first_score_budget(ravdess_dir):
