@@ -139,7 +139,7 @@ def run_calls(calls: list[RenderedLiveCall], user, *, ingress: str, key: str, dr
         case_ids = [r.case_id for r, _ in prepared]
         for _ in range(600):  # the worker's last pass and reading after the hang-up
             await asyncio.sleep(0.1)
-            if await sync_to_async(worker.idle)(case_ids):
+            if await sync_to_async(live_workers.all_read)(case_ids):
                 break
         await asyncio.sleep(0.5)
         done.set()

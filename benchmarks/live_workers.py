@@ -3,8 +3,8 @@
 
 In production the ingress (Daphne, ``manage.py live_audiosocket``) and the worker are separate
 processes: in one process the ingress's frames and the worker's passes also wait for each other's
-turn at the interpreter lock, which the machine's figure should not carry. Both kinds say when
-the worker has made its last reading of every call (after the hang-up), and what CPU it used.
+turn at the interpreter lock, which the machine's figure should not carry. Either way the benchmark
+knows the worker is done with a call by its final reading (all_read), and asks the kind what CPU it used.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 WORKER_KINDS = ("process", "thread")
 
 
-def _all_read(case_ids: list[int]) -> bool:
+def all_read(case_ids: list[int]) -> bool:
     """The worker has made its final reading (after the hang-up) of every call."""
     from analysis.models import LiveReading
 
@@ -58,9 +58,6 @@ class ThreadWorker:
         asyncio.run(main())
         connections.close_all()
 
-    def idle(self, case_ids: list[int]) -> bool:
-        return not self.worker.tasks
-
     def cpu_seconds(self) -> float:
         return 0.0  # counted with the benchmark's own process
 
@@ -79,7 +76,6 @@ class ProcessWorker:
     def __init__(self, *, timeout: float = 120) -> None:
         self.process = subprocess.Popen([sys.executable, "manage.py", "live_worker"], cwd=REPO, env=dict(os.environ),
                                         stdout=subprocess.PIPE, text=True)
-        self._cpu_before = 0.0
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
         while time.monotonic() < deadline:
@@ -91,9 +87,6 @@ class ProcessWorker:
         self._ps = psutil.Process(self.process.pid)
         self._cpu_before = sum(self._ps.cpu_times()[:2])
         self._cpu, self._rss = 0.0, 0.0
-
-    def idle(self, case_ids: list[int]) -> bool:
-        return _all_read(case_ids)
 
     def _measure(self) -> None:
         if self.process.poll() is None:
