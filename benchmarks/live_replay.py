@@ -11,7 +11,7 @@ before the real-time benchmark (benchmarks/live_calls.py); choose settings on ``
 
 Also printed: the CPU the passes cost per second of call audio (how many calls a core can follow).
 
-Usage: benchmarks/live_replay.py [--set tuning,heldout] [--settle 1.0] [--step 0.5] [--trim 8] [--out live_replay]
+Usage: benchmarks/live_replay.py [--set tuning,heldout] [--settle 1.0] [--step 0.5] [--trim 8.0] [--out live_replay]
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from benchmarks._django import write_results  # noqa: E402
 from benchmarks.callset import channel  # noqa: E402
 from benchmarks.callset.live_scripts import SETS  # noqa: E402
 from benchmarks.live_calls import render, wer  # noqa: E402
-from core.speech.streaming import SAMPLE_RATE, LocalAgreement, silero_speech_finder  # noqa: E402
+from core.speech.streaming import SAMPLE_RATE, TRIM_SECONDS, LocalAgreement, silero_speech_finder  # noqa: E402
+from core.speech.transcript import Word  # noqa: E402
 from core.speech.whisper import DecodeSettings, WhisperEngine  # noqa: E402
 
 
@@ -40,7 +41,7 @@ class TimedPasses:
         self.engine = engine
         self.cpu_seconds = 0.0
 
-    def __call__(self, audio: np.ndarray, prompt: str | None) -> list:
+    def __call__(self, audio: np.ndarray, prompt: str | None) -> list[Word]:
         began = time.process_time()
         try:
             return self.engine.run_with_prompt(audio, prompt)[1]
@@ -72,7 +73,7 @@ def main() -> None:
     parser.add_argument("--set", default="tuning", help="sets of calls: tuning, heldout (default tuning)")
     parser.add_argument("--settle", type=float, default=1.0, help="LIVE_SETTLE_SECONDS (0: off)")
     parser.add_argument("--step", type=float, default=0.5, help="LIVE_STEP_SECONDS")
-    parser.add_argument("--trim", type=float, default=8.0, help="the buffer's trim length in seconds")
+    parser.add_argument("--trim", type=float, default=TRIM_SECONDS, help="the buffer's trim length in seconds")
     parser.add_argument("--model", default="tiny.en", help="LIVE_WHISPER_MODEL")
     parser.add_argument("--out", default="live_replay")
     args = parser.parse_args()

@@ -40,6 +40,7 @@ PROMPT_CHARACTERS = 200  # of committed text given to Whisper as the context of 
 REPEAT_CHECK = 5  # up to this many words at the start of a pass compared with the committed tail
 PAUSE_SECONDS = 0.2  # the buffer is cut only in a gap at least this long between words
 LOOP_MIN_WORDS = 3  # a phrase this long said twice in a row within one pass is taken for a decoder loop
+TRIM_SECONDS = 8.0  # a buffer longer than this is cut at a pause after a committed word
 SILENCE_KEEP_SECONDS = 3.0  # of audio the VAD called silence kept after the last word: it can miss a quiet voice
 
 
@@ -71,7 +72,7 @@ class LocalAgreement:
     second; ``finish`` at hang-up. All times are seconds from the start of the call."""
 
     def __init__(self, transcribe: Transcribe, *, has_speech: SpeechFinder | None = None,
-                 min_new_seconds: float = 0.8, trim_seconds: float = 8.0, max_buffer_seconds: float = 20.0,
+                 min_new_seconds: float = 0.8, trim_seconds: float = TRIM_SECONDS, max_buffer_seconds: float = 20.0,
                  start_seconds: float = 0.0, silence_keep_seconds: float = SILENCE_KEEP_SECONDS,
                  settle_seconds: float | None = None) -> None:
         self.transcribe = transcribe
